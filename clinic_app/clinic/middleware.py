@@ -1,0 +1,30 @@
+"""Small project middleware: Content-Security-Policy and sign-in required."""
+
+from __future__ import annotations
+
+from django.conf import settings
+from django.contrib.auth.middleware import LoginRequiredMiddleware as _DjangoLoginRequired
+from django.http import JsonResponse
+
+class ContentSecurityPolicyMiddleware:
+    """Adds the CSP from settings.CONTENT_SECURITY_POLICY to every response."""
+
+    def __init__(self, get_response):
+        self.get_response = get_response
+        self.policy = settings.CONTENT_SECURITY_POLICY
+
+    def __call__(self, request):
+        response = self.get_response(request)
+        response.headers.setdefault("Content-Security-Policy", self.policy)
+        return response
+
+
+class LoginRequiredMiddleware(_DjangoLoginRequired):
+    """Django's LoginRequiredMiddleware (views opt out with @login_not_required:
+    the sign-in page and /healthz), answering JSON endpoints with a 401 JSON
+    body instead of a redirect so the upload/poll script can show a message."""
+
+    def handle_no_permission(self, request, view_func):
+        if request.path.startswith("/api/"):
+            return JsonResponse({"error": "Sessão expirada: entre novamente."}, status=401)
+        return super().handle_no_permission(request, view_func)

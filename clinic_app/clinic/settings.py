@@ -1,0 +1,268 @@
+"""Settings for the Sistema da Clínica.
+
+Everything comes from the environment (see clinic_app/README.md). With no
+environment variables set this module imports with safe development/test
+defaults: DEBUG off, SQLite under ``<repo>/.local/data``, an insecure secret key
+that is refused in production.
+"""
+
+from __future__ import annotations
+
+import os
+import sys
+from pathlib import Path
+
+from django.core.exceptions import ImproperlyConfigured
+
+BASE_DIR = Path(__file__).resolve().parent.parent  # clinic_app/
+REPO_DIR = BASE_DIR.parent
+
+
+def env_bool(name: str, default: bool) -> bool:
+    value = os.environ.get(name)
+    if value is None or value.strip() == "":
+        return default
+    return value.strip().lower() in {"1", "true", "yes", "on"}
+
+
+def env_list(name: str, default: list[str] | None = None) -> list[str]:
+    value = os.environ.get(name)
+    if value is None or value.strip() == "":
+        return list(default or [])
+    return [item.strip() for item in value.split(",") if item.strip()]
+
+
+DEBUG = env_bool("DJANGO_DEBUG", False)
+HTTPS = env_bool("CLINIC_HTTPS", True)
+
+# Under pytest (or manage.py test) an insecure key is acceptable.
+_TESTING = "pytest" in sys.modules or (len(sys.argv) > 1 and sys.argv[1] == "test")
+_INSECURE_KEY = "django-insecure-dev-only-key-do-not-use-in-production"
+SECRET_KEY = os.environ.get("DJANGO_SECRET_KEY", "")
+if not SECRET_KEY:
+    if DEBUG or _TESTING or env_bool("CLINIC_ALLOW_INSECURE_KEY", False):
+        SECRET_KEY = _INSECURE_KEY
+    else:
+        raise ImproperlyConfigured(
+            "DJANGO_SECRET_KEY must be set when DJANGO_DEBUG is off "
+            "(set DJANGO_DEBUG=1 or CLINIC_ALLOW_INSECURE_KEY=1 for local development only)."
+        )
+
+ALLOWED_HOSTS = env_list("DJANGO_ALLOWED_HOSTS", ["localhost", "127.0.0.1", "[::1]", "testserver"])
+CSRF_TRUSTED_ORIGINS = env_list("DJANGO_CSRF_TRUSTED_ORIGINS", [])
+
+DATA_DIR = Path(os.environ.get("CLINIC_DATA_DIR") or (REPO_DIR / ".local" / "data"))
+STATIC_ROOT = Path(os.environ.get("CLINIC_STATIC_ROOT") or (REPO_DIR / ".local" / "static"))
+
+INSTALLED_APPS = [
+    "django.contrib.admin",
+    "django.contrib.auth",
+    "django.contrib.contenttypes",
+    "django.contrib.sessions",
+    "django.contrib.messages",
+    "django.contrib.staticfiles",
+    "django.contrib.humanize",
+    "registry",
+]
+
+MIDDLEWARE = [
+    "django.middleware.security.SecurityMiddleware",
+    "clinic.middleware.ContentSecurityPolicyMiddleware",
+    "django.contrib.sessions.middleware.SessionMiddleware",
+    "django.middleware.locale.LocaleMiddleware",
+    "django.middleware.common.CommonMiddleware",
+    "django.middleware.csrf.CsrfViewMiddleware",
+    "django.contrib.auth.middleware.AuthenticationMiddleware",
+    "django.contrib.messages.middleware.MessageMiddleware",
+    "django.middleware.clickjacking.XFrameOptionsMiddleware",
+    "clinic.middleware.LoginRequiredMiddleware",
+]
+
+ROOT_URLCONF = "clinic.urls"
+WSGI_APPLICATION = "clinic.wsgi.application"
+
+TEMPLATES = [
+    {
+        "BACKEND": "django.template.backends.django.DjangoTemplates",
+        "DIRS": [],
+        "APP_DIRS": True,
+        "OPTIONS": {
+            "context_processors": [
+                "django.template.context_processors.request",
+                "django.contrib.auth.context_processors.auth",
+                "django.contrib.messages.context_processors.messages",
+                "registry.context_processors.roles",
+            ],
+        },
+    },
+]
+
+# --- Database -------------------------------------------------------------
+DATABASE_URL = os.environ.get("DATABASE_URL", "").strip()
+if DATABASE_URL:
+    import dj_database_url
+
+    DATABASES = {"default": dj_database_url.parse(DATABASE_URL, conn_max_age=60, conn_health_checks=True)}
+else:
+    DATABASES = {
+        "default": {
+            "ENGINE": "django.db.backends.sqlite3",
+            "NAME": DATA_DIR / "db" / "clinic.sqlite3",
+            "OPTIONS": {
+                # Django 5.1+: PRAGMAs run on every new connection.
+                "init_command": (
+                    "PRAGMA journal_mode=WAL;"
+                    "PRAGMA synchronous=NORMAL;"
+                    "PRAGMA foreign_keys=ON;"
+                    "PRAGMA busy_timeout=5000;"
+                    "PRAGMA cache_size=-20000;"
+                    "PRAGMA temp_store=MEMORY;"
+                ),
+                "transaction_mode": "IMMEDIATE",
+            },
+        }
+    }
+
+DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
+
+# --- Auth -------------------------------------------------------------------
+PASSWORD_HASHERS = [
+    "django.contrib.auth.hashers.Argon2PasswordHasher",
+    "django.contrib.auth.hashers.PBKDF2PasswordHasher",
+    "django.contrib.auth.hashers.PBKDF2SHA1PasswordHasher",
+    "django.contrib.auth.hashers.ScryptPasswordHasher",
+]
+AUTH_PASSWORD_VALIDATORS = [
+    {"NAME": "django.contrib.auth.password_validation.UserAttributeSimilarityValidator"},
+    {"NAME": "django.contrib.auth.password_validation.MinimumLengthValidator", "OPTIONS": {"min_length": 10}},
+    {"NAME": "django.contrib.auth.password_validation.CommonPasswordValidator"},
+    {"NAME": "django.contrib.auth.password_validation.NumericPasswordValidator"},
+]
+LOGIN_URL = "login"
+LOGIN_REDIRECT_URL = "animal_list"
+LOGOUT_REDIRECT_URL = "login"
+
+# Sign-in throttling (registry.throttle): failures per username+IP.
+LOGIN_MAX_FAILURES = int(os.environ.get("CLINIC_LOGIN_MAX_FAILURES", "5"))
+LOGIN_LOCKOUT_SECONDS = int(os.environ.get("CLINIC_LOGIN_LOCKOUT_SECONDS", "900"))
+
+CACHES = {
+    "default": {
+        "BACKEND": "django.core.cache.backends.db.DatabaseCache",
+        "LOCATION": "clinic_cache",
+    }
+}
+
+SESSION_COOKIE_AGE = 60 * 60 * 12
+SESSION_EXPIRE_AT_BROWSER_CLOSE = True
+
+# --- i18n -------------------------------------------------------------------
+LANGUAGE_CODE = "pt-br"
+LANGUAGES = [("pt-br", "Português (Brasil)")]
+TIME_ZONE = "America/Sao_Paulo"
+USE_I18N = True
+USE_TZ = True
+LOCALE_PATHS = [BASE_DIR / "registry" / "locale"]
+DATE_INPUT_FORMATS = ["%d/%m/%Y", "%Y-%m-%d"]
+
+# --- Static -----------------------------------------------------------------
+STATIC_URL = "/static/"
+STORAGES = {
+    "default": {"BACKEND": "django.core.files.storage.FileSystemStorage"},
+    "staticfiles": {
+        "BACKEND": (
+            "django.contrib.staticfiles.storage.StaticFilesStorage"
+            if DEBUG or _TESTING
+            else "django.contrib.staticfiles.storage.ManifestStaticFilesStorage"
+        )
+    },
+}
+
+# --- Photos / S3 ------------------------------------------------------------
+PHOTO_BUCKET = os.environ.get("CLINIC_PHOTO_BUCKET", "clinic-photos-local")
+AWS_REGION = os.environ.get("AWS_REGION") or os.environ.get("AWS_DEFAULT_REGION") or "us-east-1"
+AWS_ENDPOINT_URL = os.environ.get("AWS_ENDPOINT_URL", "").strip() or None
+PHOTO_MAX_BYTES = 25 * 1024 * 1024
+PHOTO_UPLOAD_EXPIRES = 300  # seconds; presigned POST
+PHOTO_URL_EXPIRES = 600  # seconds; presigned GET for renditions
+PHOTO_PENDING_TIMEOUT = 600  # seconds after which a pending photo is shown as failed
+
+
+def _s3_origins() -> list[str]:
+    if AWS_ENDPOINT_URL:
+        from urllib.parse import urlsplit
+
+        parts = urlsplit(AWS_ENDPOINT_URL)
+        origins = [f"{parts.scheme}://{parts.netloc}"]
+        # virtual-hosted style against a custom endpoint
+        origins.append(f"{parts.scheme}://{PHOTO_BUCKET}.{parts.netloc}")
+        return origins
+    return [
+        f"https://{PHOTO_BUCKET}.s3.amazonaws.com",
+        f"https://{PHOTO_BUCKET}.s3.{AWS_REGION}.amazonaws.com",
+    ]
+
+
+S3_ORIGINS = _s3_origins()
+
+_s3 = " ".join(S3_ORIGINS)
+CONTENT_SECURITY_POLICY = (
+    "default-src 'self'; "
+    f"img-src 'self' data: {_s3}; "
+    f"connect-src 'self' {_s3}; "
+    f"form-action 'self' {_s3}; "
+    "frame-ancestors 'none'; object-src 'none'; base-uri 'self'"
+)
+
+# --- Security ---------------------------------------------------------------
+X_FRAME_OPTIONS = "DENY"
+SECURE_CONTENT_TYPE_NOSNIFF = True
+SECURE_REFERRER_POLICY = "same-origin"
+SECURE_CROSS_ORIGIN_OPENER_POLICY = "same-origin"
+SESSION_COOKIE_HTTPONLY = True
+CSRF_COOKIE_HTTPONLY = False  # the upload JS reads the token from the form, not the cookie
+SESSION_COOKIE_SAMESITE = "Lax"
+CSRF_COOKIE_SAMESITE = "Lax"
+CSRF_FAILURE_VIEW = "registry.views.csrf_failure"
+
+if HTTPS and not DEBUG:
+    SESSION_COOKIE_SECURE = True
+    CSRF_COOKIE_SECURE = True
+    SECURE_PROXY_SSL_HEADER = ("HTTP_X_FORWARDED_PROTO", "https")
+    SECURE_SSL_REDIRECT = True
+    SECURE_REDIRECT_EXEMPT = [r"^healthz$"]
+    SECURE_HSTS_SECONDS = 31536000
+    SECURE_HSTS_INCLUDE_SUBDOMAINS = True
+    SECURE_HSTS_PRELOAD = False
+
+# --- Logging ----------------------------------------------------------------
+LOG_DIR = DATA_DIR / "logs"
+_handlers = {
+    "console": {"class": "logging.StreamHandler", "formatter": "plain"},
+}
+_root_handlers = ["console"]
+try:
+    LOG_DIR.mkdir(parents=True, exist_ok=True)
+    (DATA_DIR / "db").mkdir(parents=True, exist_ok=True)
+    _handlers["file"] = {
+        "class": "logging.handlers.WatchedFileHandler",
+        "filename": str(LOG_DIR / "clinic.log"),
+        "formatter": "plain",
+    }
+    _root_handlers.append("file")
+except OSError:  # read-only or missing data dir: console only
+    pass
+
+LOGGING = {
+    "version": 1,
+    "disable_existing_loggers": False,
+    "formatters": {"plain": {"format": "%(asctime)s %(levelname)s %(name)s %(message)s"}},
+    "handlers": _handlers,
+    "root": {"handlers": _root_handlers, "level": "INFO"},
+    "loggers": {
+        "django.db.backends": {"level": "WARNING"},
+        # Request logs can contain query strings (search terms = personal data).
+        "django.request": {"level": "ERROR"},
+        "django.server": {"level": "WARNING"},
+    },
+}
