@@ -148,8 +148,8 @@ LOGIN_LOCKOUT_SECONDS = int(os.environ.get("CLINIC_LOGIN_LOCKOUT_SECONDS", "900"
 
 CACHES = {
     "default": {
-        "BACKEND": "django.core.cache.backends.db.DatabaseCache",
-        "LOCATION": "clinic_cache",
+        "BACKEND": "django.core.cache.backends.locmem.LocMemCache",
+        "LOCATION": "clinic",
     }
 }
 
@@ -223,7 +223,6 @@ SESSION_COOKIE_HTTPONLY = True
 CSRF_COOKIE_HTTPONLY = False  # the upload JS reads the token from the form, not the cookie
 SESSION_COOKIE_SAMESITE = "Lax"
 CSRF_COOKIE_SAMESITE = "Lax"
-CSRF_FAILURE_VIEW = "registry.views.csrf_failure"
 
 if HTTPS and not DEBUG:
     SESSION_COOKIE_SECURE = True

@@ -1,0 +1,281 @@
+"""Tutors (owners), animals (patients), their photos and the audit trail."""
+
+from __future__ import annotations
+
+import uuid
+from datetime import date
+
+from django.conf import settings
+from django.core.validators import MaxValueValidator, MinValueValidator, RegexValidator
+from django.db import models
+from django.db.models import Q
+from django.utils import timezone
+
+from . import validators as v
+
+UF_CHOICES = [
+    (uf, uf)
+    for uf in (
+        "AC AL AP AM BA CE DF ES GO MA MT MS MG PA PB PR PE PI RJ RN RS RO RR SC SP SE TO".split()
+    )
+]
+
+
+class TimeStamped(models.Model):
+    created_at = models.DateTimeField("criado em", default=timezone.now, editable=False)
+    updated_at = models.DateTimeField("atualizado em", auto_now=True)
+    created_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, verbose_name="criado por", null=True, blank=True,
+        on_delete=models.SET_NULL, related_name="+", editable=False,
+    )
+    updated_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, verbose_name="atualizado por", null=True, blank=True,
+        on_delete=models.SET_NULL, related_name="+", editable=False,
+    )
+
+    class Meta:
+        abstract = True
+
+
+class Tutor(TimeStamped):
+    name = models.CharField("nome", max_length=150)
+    search_name = models.CharField(max_length=150, editable=False, db_index=True, default="")
+    cpf = models.CharField(
+        "CPF", max_length=11, null=True, blank=True, unique=True,
+        validators=[v.validate_cpf, RegexValidator(r"^\d{11}$", "CPF deve ter 11 dígitos.")],
+        error_messages={"unique": "Já existe um tutor com este CPF."},
+    )
+    phone = models.CharField("telefone", max_length=11, db_index=True)
+    phone_secondary = models.CharField("outro telefone", max_length=11, blank=True, db_index=True)
+    email = models.EmailField("e-mail", blank=True)
+    cep = models.CharField("CEP", max_length=8, blank=True)
+    street = models.CharField("logradouro", max_length=200, blank=True)
+    number = models.CharField("número", max_length=20, blank=True)
+    complement = models.CharField("complemento", max_length=100, blank=True)
+    neighbourhood = models.CharField("bairro", max_length=100, blank=True)
+    city = models.CharField("cidade", max_length=100, blank=True)
+    uf = models.CharField("UF", max_length=2, choices=UF_CHOICES, blank=True)
+    notes = models.TextField("observações", blank=True)
+
+    class Meta:
+        verbose_name = "tutor"
+        verbose_name_plural = "tutores"
+        ordering = ["search_name", "id"]
+
+    def __str__(self) -> str:
+        return self.name
+
+    def save(self, *args, **kwargs):
+        self.search_name = v.fold(self.name)
+        if self.cpf == "":
+            self.cpf = None
+        super().save(*args, **kwargs)
+
+    @property
+    def cpf_display(self) -> str:
+        return v.format_cpf(self.cpf)
+
+    @property
+    def phone_display(self) -> str:
+        return v.format_phone(self.phone)
+
+    @property
+    def phone_secondary_display(self) -> str:
+        return v.format_phone(self.phone_secondary)
+
+    @property
+    def cep_display(self) -> str:
+        return v.format_cep(self.cep)
+
+    @property
+    def address_display(self) -> str:
+        line1 = ", ".join(p for p in (self.street, self.number, self.complement) if p)
+        city = " - ".join(p for p in (self.city, self.uf) if p)
+        parts = [p for p in (line1, self.neighbourhood, city) if p]
+        if self.cep:
+            parts.append(f"CEP {self.cep_display}")
+        return " · ".join(parts)
+
+
+class Animal(TimeStamped):
+    class Species(models.TextChoices):
+        DOG = "dog", "Cão"
+        CAT = "cat", "Gato"
+        BIRD = "bird", "Ave"
+        RODENT = "rodent", "Roedor"
+        REPTILE = "reptile", "Réptil"
+        HORSE = "horse", "Equino"
+        CATTLE = "cattle", "Bovino"
+        OTHER = "other", "Outro"
+
+    class Sex(models.TextChoices):
+        MALE = "male", "Macho"
+        FEMALE = "female", "Fêmea"
+        UNKNOWN = "unknown", "Desconhecido"
+
+    name = models.CharField("nome", max_length=100)
+    search_name = models.CharField(max_length=100, editable=False, default="")
+    species = models.CharField("espécie", max_length=10, choices=Species.choices)
+    breed = models.CharField("raça", max_length=100, blank=True)
+    sex = models.CharField("sexo", max_length=10, choices=Sex.choices, default=Sex.UNKNOWN)
+    neutered = models.BooleanField("castrado(a)", default=False)
+    birth_date = models.DateField("data de nascimento", null=True, blank=True)
+    birth_date_estimated = models.BooleanField("data aproximada", default=False)
+    coat = models.CharField("pelagem / marcas", max_length=200, blank=True)
+    microchip = models.CharField(
+        "microchip", max_length=15, null=True, blank=True, unique=True,
+        validators=[v.validate_microchip],
+        error_messages={"unique": "Já existe um animal com este microchip."},
+    )
+    weight_kg = models.DecimalField(
+        "peso (kg)", max_digits=7, decimal_places=3, null=True, blank=True,
+        validators=[
+            MinValueValidator(0.001, "O peso deve ser maior que zero."),
+            MaxValueValidator(2000, "Peso acima de 2.000 kg: confira o valor."),
+        ],
+    )
+    tutor = models.ForeignKey(Tutor, verbose_name="tutor", on_delete=models.PROTECT, related_name="animals")
+    is_active = models.BooleanField("ativo", default=True)
+    deceased = models.BooleanField("óbito", default=False)
+    deceased_on = models.DateField("data do óbito", null=True, blank=True)
+    notes = models.TextField("observações", blank=True)
+
+    class Meta:
+        verbose_name = "animal"
+        verbose_name_plural = "animais"
+        ordering = ["search_name", "id"]
+        indexes = [
+            models.Index(fields=["is_active", "search_name", "id"], name="animal_active_name"),
+            models.Index(fields=["search_name", "id"], name="animal_name"),
+            models.Index(fields=["species", "is_active", "search_name", "id"], name="animal_species_name"),
+        ]
+        permissions = [
+            ("archive_animal", "Pode arquivar/reativar animais"),
+            ("export_animal", "Pode exportar a lista de animais (CSV)"),
+        ]
+
+    def __str__(self) -> str:
+        return self.name
+
+    def save(self, *args, **kwargs):
+        self.search_name = v.fold(self.name)
+        if self.microchip == "":
+            self.microchip = None
+        super().save(*args, **kwargs)
+
+    @property
+    def age_display(self) -> str:
+        if not self.birth_date:
+            return ""
+        end = self.deceased_on if self.deceased and self.deceased_on else timezone.localdate()
+        months = (end.year - self.birth_date.year) * 12 + end.month - self.birth_date.month
+        if end.day < self.birth_date.day:
+            months -= 1
+        months = max(months, 0)
+        years, months = divmod(months, 12)
+        parts = []
+        if years:
+            parts.append(f"{years} ano" + ("s" if years > 1 else ""))
+        if months or not years:
+            parts.append(f"{months} " + ("mês" if months == 1 else "meses"))
+        text = " e ".join(parts)
+        return f"~{text} (estimada)" if self.birth_date_estimated else text
+
+    @staticmethod
+    def estimated_birth_date(years: int, months: int, today: date | None = None) -> date:
+        today = today or timezone.localdate()
+        total = today.year * 12 + (today.month - 1) - (years * 12 + months)
+        y, m = divmod(total, 12)
+        return date(y, m + 1, min(today.day, 28))
+
+
+def _new_photo_id() -> str:
+    return uuid.uuid4().hex
+
+
+class Photo(models.Model):
+    class Status(models.TextChoices):
+        PENDING = "pending", "Processando"
+        OK = "ok", "Pronta"
+        FAILED = "failed", "Falhou"
+
+    photo_id = models.CharField("ID da foto", max_length=32, unique=True, default=_new_photo_id, editable=False)
+    animal = models.ForeignKey(Animal, verbose_name="animal", on_delete=models.CASCADE, related_name="photos")
+    key = models.CharField("objeto original (S3)", max_length=300)
+    original_name = models.CharField("nome do arquivo", max_length=255)
+    content_type = models.CharField("tipo", max_length=100)
+    size = models.PositiveBigIntegerField("tamanho (bytes)")
+    uploaded_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, verbose_name="enviada por", null=True, blank=True,
+        on_delete=models.SET_NULL, related_name="+",
+    )
+    uploaded_at = models.DateTimeField("enviada em", default=timezone.now)
+    status = models.CharField("situação", max_length=10, choices=Status.choices, default=Status.PENDING)
+    is_primary = models.BooleanField("principal", default=False)
+    renditions = models.JSONField("versões", default=dict, blank=True)
+    error_code = models.CharField("código do erro", max_length=50, blank=True)
+    error_message = models.CharField("erro", max_length=500, blank=True)
+    manifest = models.JSONField("manifesto", null=True, blank=True)
+    processed_at = models.DateTimeField("processada em", null=True, blank=True)
+
+    class Meta:
+        verbose_name = "foto"
+        verbose_name_plural = "fotos"
+        ordering = ["-is_primary", "uploaded_at", "id"]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["animal"], condition=Q(is_primary=True), name="one_primary_photo_per_animal"
+            ),
+        ]
+        indexes = [models.Index(fields=["animal", "is_primary"], name="photo_animal_primary")]
+
+    def __str__(self) -> str:
+        return f"{self.original_name} ({self.photo_id})"
+
+    def rendition_key(self, name: str) -> str | None:
+        info = (self.renditions or {}).get(name) or {}
+        return info.get("key") or None
+
+
+class AuditEntry(models.Model):
+    class Action(models.TextChoices):
+        CREATE = "create", "Cadastro"
+        UPDATE = "update", "Alteração"
+        ARCHIVE = "archive", "Arquivamento"
+        DELETE = "delete", "Exclusão"
+        PHOTO = "photo", "Foto"
+
+    object_type = models.CharField("tipo", max_length=20)  # "animal" | "tutor"
+    object_id = models.PositiveBigIntegerField("ID")
+    action = models.CharField("ação", max_length=10, choices=Action.choices)
+    field = models.CharField("campo", max_length=100, blank=True)
+    old_value = models.TextField("valor anterior", blank=True)
+    new_value = models.TextField("novo valor", blank=True)
+    user = models.ForeignKey(
+        settings.AUTH_USER_MODEL, verbose_name="usuário", null=True, blank=True,
+        on_delete=models.SET_NULL, related_name="+",
+    )
+    username = models.CharField("usuário (nome)", max_length=150, blank=True)
+    timestamp = models.DateTimeField("quando", default=timezone.now)
+
+    class Meta:
+        verbose_name = "registro de auditoria"
+        verbose_name_plural = "trilha de auditoria"
+        ordering = ["-timestamp", "-id"]
+        indexes = [models.Index(fields=["object_type", "object_id", "-timestamp"], name="audit_object")]
+
+    def __str__(self) -> str:
+        return f"{self.object_type}#{self.object_id} {self.action} {self.field}"
+
+
+class LoginFailure(models.Model):
+    """Failed sign-in attempts, for throttling (username + client IP)."""
+
+    username = models.CharField(max_length=150)
+    ip = models.CharField(max_length=45)
+    at = models.DateTimeField(default=timezone.now)
+
+    class Meta:
+        verbose_name = "falha de acesso"
+        verbose_name_plural = "falhas de acesso"
+        indexes = [models.Index(fields=["username", "ip", "at"], name="loginfailure_lookup")]

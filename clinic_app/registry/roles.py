@@ -1,0 +1,52 @@
+"""The three clinic roles (Django groups) and their permissions.
+
+Applied by migration 0002 and re-applied by ``manage.py setup_roles``.
+"""
+
+RECEPTION = "Recepção"
+VET = "Veterinário"
+ADMIN = "Administração"
+
+_EDIT = [
+    "registry.add_tutor", "registry.change_tutor", "registry.view_tutor",
+    "registry.add_animal", "registry.change_animal", "registry.view_animal",
+    "registry.add_photo", "registry.change_photo", "registry.view_photo", "registry.delete_photo",
+    "registry.view_auditentry",
+]
+
+ROLE_PERMISSIONS = {
+    RECEPTION: _EDIT,
+    VET: _EDIT,
+    ADMIN: _EDIT + [
+        "registry.archive_animal", "registry.export_animal",
+        "registry.delete_tutor", "registry.delete_animal",
+        "registry.view_loginfailure", "registry.delete_loginfailure",
+        "auth.add_user", "auth.change_user", "auth.view_user", "auth.delete_user",
+        "auth.view_group",
+    ],
+}
+
+
+def apply_roles(apps) -> None:
+    """Create/refresh the groups; `apps` is a migration state or django.apps."""
+    from django.contrib.auth.management import create_permissions
+
+    for label in ("auth", "registry"):
+        app_config = apps.get_app_config(label)
+        stub = getattr(app_config, "models_module", None) is None
+        if stub:  # migration state: AppConfigStub has no models_module
+            app_config.models_module = True
+        try:
+            create_permissions(app_config, apps=apps, verbosity=0)
+        finally:
+            if stub:
+                app_config.models_module = None
+    Group = apps.get_model("auth", "Group")
+    Permission = apps.get_model("auth", "Permission")
+    for group_name, perms in ROLE_PERMISSIONS.items():
+        group, _ = Group.objects.get_or_create(name=group_name)
+        objs = []
+        for perm in perms:
+            app_label, codename = perm.split(".")
+            objs.append(Permission.objects.get(content_type__app_label=app_label, codename=codename))
+        group.permissions.set(objs)
