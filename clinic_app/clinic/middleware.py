@@ -3,8 +3,11 @@
 from __future__ import annotations
 
 from django.conf import settings
-from django.contrib.auth.middleware import LoginRequiredMiddleware as _DjangoLoginRequired
+from django.contrib.auth.middleware import (
+    LoginRequiredMiddleware as _DjangoLoginRequired,
+)
 from django.http import JsonResponse
+
 
 class ContentSecurityPolicyMiddleware:
     """Adds the CSP from settings.CONTENT_SECURITY_POLICY to every response."""

@@ -16,7 +16,7 @@ from . import validators as v
 UF_CHOICES = [
     (uf, uf)
     for uf in (
-        "AC AL AP AM BA CE DF ES GO MA MT MS MG PA PB PR PE PI RJ RN RS RO RR SC SP SE TO".split()
+        ["AC", "AL", "AP", "AM", "BA", "CE", "DF", "ES", "GO", "MA", "MT", "MS", "MG", "PA", "PB", "PR", "PE", "PI", "RJ", "RN", "RS", "RO", "RR", "SC", "SP", "SE", "TO"]
     )
 ]
 
@@ -60,7 +60,7 @@ class Tutor(TimeStamped):
     class Meta:
         verbose_name = "tutor"
         verbose_name_plural = "tutores"
-        ordering = ["search_name", "id"]
+        ordering = ("search_name", "id")
 
     def __str__(self) -> str:
         return self.name
@@ -143,16 +143,16 @@ class Animal(TimeStamped):
     class Meta:
         verbose_name = "animal"
         verbose_name_plural = "animais"
-        ordering = ["search_name", "id"]
-        indexes = [
+        ordering = ("search_name", "id")
+        indexes = (
             models.Index(fields=["is_active", "search_name", "id"], name="animal_active_name"),
             models.Index(fields=["search_name", "id"], name="animal_name"),
             models.Index(fields=["species", "is_active", "search_name", "id"], name="animal_species_name"),
-        ]
-        permissions = [
+        )
+        permissions = (
             ("archive_animal", "Pode arquivar/reativar animais"),
             ("export_animal", "Pode exportar a lista de animais (CSV)"),
-        ]
+        )
 
     def __str__(self) -> str:
         return self.name
@@ -221,13 +221,13 @@ class Photo(models.Model):
     class Meta:
         verbose_name = "foto"
         verbose_name_plural = "fotos"
-        ordering = ["-is_primary", "uploaded_at", "id"]
-        constraints = [
+        ordering = ("-is_primary", "uploaded_at", "id")
+        constraints = (
             models.UniqueConstraint(
                 fields=["animal"], condition=Q(is_primary=True), name="one_primary_photo_per_animal"
             ),
-        ]
-        indexes = [models.Index(fields=["animal", "is_primary"], name="photo_animal_primary")]
+        )
+        indexes = (models.Index(fields=["animal", "is_primary"], name="photo_animal_primary"),)
 
     def __str__(self) -> str:
         return f"{self.original_name} ({self.photo_id})"
@@ -261,8 +261,8 @@ class AuditEntry(models.Model):
     class Meta:
         verbose_name = "registro de auditoria"
         verbose_name_plural = "trilha de auditoria"
-        ordering = ["-timestamp", "-id"]
-        indexes = [models.Index(fields=["object_type", "object_id", "-timestamp"], name="audit_object")]
+        ordering = ("-timestamp", "-id")
+        indexes = (models.Index(fields=["object_type", "object_id", "-timestamp"], name="audit_object"),)
 
     def __str__(self) -> str:
         return f"{self.object_type}#{self.object_id} {self.action} {self.field}"
@@ -278,4 +278,4 @@ class LoginFailure(models.Model):
     class Meta:
         verbose_name = "falha de acesso"
         verbose_name_plural = "falhas de acesso"
-        indexes = [models.Index(fields=["username", "ip", "at"], name="loginfailure_lookup")]
+        indexes = (models.Index(fields=["username", "ip", "at"], name="loginfailure_lookup"),)

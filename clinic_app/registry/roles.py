@@ -50,3 +50,9 @@ def apply_roles(apps) -> None:
             app_label, codename = perm.split(".")
             objs.append(Permission.objects.get(content_type__app_label=app_label, codename=codename))
         group.permissions.set(objs)
+
+
+def user_role_names(user) -> str:
+    if user.is_superuser:
+        return ADMIN
+    return ", ".join(sorted(user.groups.values_list("name", flat=True)))

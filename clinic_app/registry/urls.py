@@ -1,3 +1,27 @@
+from django.contrib.auth import views as auth_views
 from django.urls import path
+from django.views.generic import RedirectView
 
-urlpatterns: list = []
+from . import views
+
+urlpatterns = [
+    path("", RedirectView.as_view(pattern_name="animal_list", permanent=False), name="home"),
+    path("healthz", views.healthz, name="healthz"),
+    path("entrar/", views.LoginView.as_view(), name="login"),
+    path("sair/", auth_views.LogoutView.as_view(), name="logout"),
+    path("animais/", views.animal_list, name="animal_list"),
+    path("animais/exportar.csv", views.animal_export, name="animal_export"),
+    path("animais/novo/", views.animal_create, name="animal_create"),
+    path("animais/<int:pk>/", views.animal_detail, name="animal_detail"),
+    path("animais/<int:pk>/editar/", views.animal_edit, name="animal_edit"),
+    path("animais/<int:pk>/arquivar/", views.animal_archive, name="animal_archive"),
+    path("tutores/", views.tutor_list, name="tutor_list"),
+    path("tutores/novo/", views.tutor_create, name="tutor_create"),
+    path("tutores/<int:pk>/", views.tutor_detail, name="tutor_detail"),
+    path("tutores/<int:pk>/editar/", views.tutor_edit, name="tutor_edit"),
+    path("api/animais/<int:pk>/fotos/presign", views.photo_presign, name="photo_presign"),
+    path("api/animais/<int:pk>/fotos/confirm", views.photo_confirm, name="photo_confirm"),
+    path("api/fotos/<str:photo_id>", views.photo_status, name="photo_status"),
+    path("fotos/<str:photo_id>/principal", views.photo_set_primary, name="photo_set_primary"),
+    path("fotos/<str:photo_id>/excluir", views.photo_delete, name="photo_delete"),
+]

@@ -1,3 +1,4 @@
+# ruff: noqa: RUF012 - Django migration class attributes
 from django.db import migrations
 
 

@@ -1,0 +1,161 @@
+"""Forms with pt-BR labels/messages; normalisation of CPF, phones, CEP, microchip."""
+
+from __future__ import annotations
+
+from typing import ClassVar
+
+from django import forms
+from django.contrib.auth.forms import AuthenticationForm
+from django.core.exceptions import ValidationError
+from django.utils import timezone
+
+from . import validators as v
+from .models import Animal, Tutor
+
+DATE_FORMAT = "%d/%m/%Y"
+
+
+class BRDateInput(forms.DateInput):
+    def __init__(self, attrs=None):
+        base = {"placeholder": "dd/mm/aaaa", "inputmode": "numeric", "autocomplete": "off", "size": 10}
+        base.update(attrs or {})
+        super().__init__(attrs=base, format=DATE_FORMAT)
+
+
+class TutorForm(forms.ModelForm):
+    cpf = forms.CharField(label="CPF", required=False, max_length=20,
+                          widget=forms.TextInput(attrs={"placeholder": "000.000.000-00", "inputmode": "numeric"}))
+    phone = forms.CharField(label="Telefone", max_length=25,
+                            widget=forms.TextInput(attrs={"placeholder": "(11) 98765-4321", "inputmode": "tel"}))
+    phone_secondary = forms.CharField(label="Outro telefone", required=False, max_length=25,
+                                      widget=forms.TextInput(attrs={"inputmode": "tel"}))
+    cep = forms.CharField(label="CEP", required=False, max_length=10,
+                          widget=forms.TextInput(attrs={"placeholder": "00000-000", "inputmode": "numeric"}))
+
+    class Meta:
+        model = Tutor
+        fields = ("name", "cpf", "phone", "phone_secondary", "email", "cep", "street", "number",
+                  "complement", "neighbourhood", "city", "uf", "notes")
+        widgets: ClassVar = {"notes": forms.Textarea(attrs={"rows": 3})}
+
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        if self.instance.pk:  # show stored digits formatted
+            self.initial["cpf"] = self.instance.cpf_display
+            self.initial["phone"] = self.instance.phone_display
+            self.initial["phone_secondary"] = self.instance.phone_secondary_display
+            self.initial["cep"] = self.instance.cep_display
+
+    def clean_name(self):
+        name = " ".join(self.cleaned_data["name"].split())
+        if len(name) < 2:
+            raise ValidationError("Informe o nome completo do tutor.")
+        return name
+
+    def clean_cpf(self):
+        return v.normalise_cpf(self.cleaned_data.get("cpf"))
+
+    def clean_phone(self):
+        return v.normalise_phone(self.cleaned_data.get("phone"))
+
+    def clean_phone_secondary(self):
+        return v.normalise_phone(self.cleaned_data.get("phone_secondary"))
+
+    def clean_cep(self):
+        return v.normalise_cep(self.cleaned_data.get("cep"))
+
+
+class AnimalForm(forms.ModelForm):
+    tutor = forms.ModelChoiceField(queryset=Tutor.objects.all(), widget=forms.HiddenInput,
+                                   error_messages={"required": "Escolha o tutor do animal.",
+                                                   "invalid_choice": "Tutor não encontrado."})
+    microchip = forms.CharField(label="Microchip", required=False, max_length=30,
+                                help_text="15 dígitos (ISO 11784).",
+                                widget=forms.TextInput(attrs={"inputmode": "numeric", "placeholder": "000000000000000"}))
+    age_years = forms.IntegerField(label="Idade estimada (anos)", required=False, min_value=0, max_value=80)
+    age_months = forms.IntegerField(label="e meses", required=False, min_value=0, max_value=11)
+    weight_kg = forms.DecimalField(label="Peso (kg)", required=False, max_digits=7, decimal_places=3,
+                                   localize=True, min_value=0.001, max_value=2000,
+                                   widget=forms.TextInput(attrs={"inputmode": "decimal", "placeholder": "ex.: 12,5"}))
+
+    class Meta:
+        model = Animal
+        fields = ("name", "species", "breed", "sex", "neutered", "birth_date", "birth_date_estimated",
+                  "coat", "microchip", "weight_kg", "tutor", "deceased", "deceased_on", "notes")
+        widgets: ClassVar = {
+            "birth_date": BRDateInput(),
+            "deceased_on": BRDateInput(),
+            "notes": forms.Textarea(attrs={"rows": 3}),
+        }
+
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.fields["birth_date"].help_text = "Ou informe a idade estimada abaixo."
+
+    def clean_name(self):
+        name = " ".join(self.cleaned_data["name"].split())
+        if not name:
+            raise ValidationError("Informe o nome do animal.")
+        return name
+
+    def clean_microchip(self):
+        return v.normalise_microchip(self.cleaned_data.get("microchip"))
+
+    def clean(self):
+        data = super().clean()
+        today = timezone.localdate()
+        birth = data.get("birth_date")
+        years, months = data.get("age_years"), data.get("age_months")
+        has_age = years is not None or months is not None
+        if birth and has_age and "birth_date" in self.changed_data:
+            self.add_error("age_years", "Informe a data de nascimento ou a idade estimada, não ambas.")
+        elif has_age and (years or months):
+            data["birth_date"] = Animal.estimated_birth_date(years or 0, months or 0, today)
+            data["birth_date_estimated"] = True
+        if data.get("birth_date") and data["birth_date"] > today:
+            self.add_error("birth_date", "A data de nascimento não pode estar no futuro.")
+        deceased_on = data.get("deceased_on")
+        if deceased_on:
+            data["deceased"] = True
+            if deceased_on > today:
+                self.add_error("deceased_on", "A data do óbito não pode estar no futuro.")
+            elif data.get("birth_date") and deceased_on < data["birth_date"]:
+                self.add_error("deceased_on", "A data do óbito não pode ser anterior ao nascimento.")
+        elif data.get("deceased"):
+            self.add_error("deceased_on", "Informe a data do óbito.")
+        return data
+
+
+class AnimalSearchForm(forms.Form):
+    q = forms.CharField(label="Buscar", required=False, max_length=100,
+                        widget=forms.SearchInput(attrs={
+                            "placeholder": "Nome do animal ou tutor, CPF, telefone, microchip",
+                            "autofocus": True}))
+    species = forms.ChoiceField(label="Espécie", required=False,
+                                choices=[("", "Todas")] + list(Animal.Species.choices))
+    active = forms.ChoiceField(label="Situação", required=False, initial="1",
+                               choices=[("1", "Ativos"), ("0", "Arquivados"), ("all", "Todos")])
+    per_page = forms.TypedChoiceField(label="Por página", required=False, coerce=int, empty_value=25,
+                                      choices=[(10, "10"), (25, "25"), (50, "50"), (100, "100")])
+
+
+class TutorSearchForm(forms.Form):
+    q = forms.CharField(label="Buscar", required=False, max_length=100,
+                        widget=forms.SearchInput(attrs={"placeholder": "Nome, CPF ou telefone", "autofocus": True}))
+
+
+class ThrottledAuthenticationForm(AuthenticationForm):
+    """Django's sign-in form plus a lock after too many failures (registry.throttle)."""
+
+    def clean(self):
+        from . import throttle
+
+        username = self.cleaned_data.get("username") or ""
+        ip = throttle.client_ip(self.request) if self.request else ""
+        if throttle.is_locked(username, ip):
+            raise ValidationError(throttle.LOCKED_MESSAGE, code="locked")
+        try:
+            return super().clean()
+        except ValidationError:
+            throttle.record_failure(username, ip)
+            raise

@@ -1,0 +1,129 @@
+"""Photo upload (presigned POST), confirmation (HEAD) and manifest reconciliation."""
+
+from __future__ import annotations
+
+import logging
+from datetime import timedelta
+
+from django.conf import settings
+from django.core.cache import cache
+from django.db import IntegrityError, transaction
+from django.utils import timezone
+
+from . import s3
+from .models import Photo
+
+log = logging.getLogger(__name__)
+
+RENDITIONS = ("thumb", "medium", "large")
+
+
+def rendition_url(photo: Photo, name: str) -> str | None:
+    """Short-lived presigned GET for a rendition; cached for half its life so a
+    page reload reuses the URL (and the browser its cached image)."""
+    key = photo.rendition_key(name)
+    if photo.status != Photo.Status.OK or not key:
+        return None
+    cache_key = f"presigned-get:{settings.PHOTO_BUCKET}:{key}"
+    url = cache.get(cache_key)
+    if url is None:
+        url = s3.presigned_get(key)
+        cache.set(cache_key, url, timeout=settings.PHOTO_URL_EXPIRES // 2)
+    return url
+
+
+def is_timed_out(photo: Photo) -> bool:
+    return (photo.status == Photo.Status.PENDING
+            and timezone.now() - photo.uploaded_at > timedelta(seconds=settings.PHOTO_PENDING_TIMEOUT))
+
+
+def reconcile(photo: Photo) -> Photo:
+    """If the photo is pending, read its manifest; store a final result once."""
+    if photo.status != Photo.Status.PENDING:
+        return photo
+    manifest = s3.read_manifest(photo.photo_id)
+    if manifest is None:
+        return photo
+    status = manifest.get("status")
+    renditions = manifest.get("renditions") or {}
+    error = manifest.get("error") or {}
+    if manifest.get("photo_id") not in (None, photo.photo_id):
+        log.warning("manifest photo_id mismatch for photo %s", photo.photo_id)
+        status, error = "failed", {"code": "invalid_manifest", "message": "photo_id mismatch"}
+    if status == "ok":
+        if not isinstance(renditions, dict) or not all(
+            isinstance(renditions.get(n), dict) and renditions[n].get("key") for n in RENDITIONS
+        ):
+            status, error = "failed", {"code": "invalid_manifest", "message": "renditions missing"}
+            renditions = {}
+    elif status == "failed":
+        renditions = {}
+    else:
+        log.warning("manifest with unknown status for photo %s", photo.photo_id)
+        return photo  # not final: keep polling
+    if not isinstance(error, dict):
+        error = {"code": "", "message": str(error)}
+    fields = {
+        "status": Photo.Status.OK if status == "ok" else Photo.Status.FAILED,
+        "renditions": renditions if status == "ok" else {},
+        "error_code": "" if status == "ok" else str(error.get("code") or "")[:50],
+        "error_message": "" if status == "ok" else str(error.get("message") or "")[:500],
+        "manifest": manifest,
+        "processed_at": timezone.now(),
+    }
+    # conditional update: stored once even if two pollers race
+    Photo.objects.filter(pk=photo.pk, status=Photo.Status.PENDING).update(**fields)
+    photo.refresh_from_db()
+    return photo
+
+
+def status_payload(photo: Photo) -> dict:
+    data = {"photo_id": photo.photo_id, "status": photo.status, "error": None,
+            "thumb_url": None, "medium_url": None, "large_url": None}
+    if photo.status == Photo.Status.OK:
+        for name in RENDITIONS:
+            data[f"{name}_url"] = rendition_url(photo, name)
+    elif photo.status == Photo.Status.FAILED:
+        data["error"] = s3.error_message(photo.error_code)
+    elif is_timed_out(photo):
+        data["status"] = "failed"
+        data["error"] = s3.error_message("timeout")
+    return data
+
+
+class UploadRefused(Exception):
+    def __init__(self, message: str, status: int = 400):
+        super().__init__(message)
+        self.message = message
+        self.status = status
+
+
+def confirm_upload(*, animal, photo_id: str, key: str, original_name: str, user) -> tuple[Photo, bool]:
+    """HEAD the uploaded object and record the photo. Returns (photo, created)."""
+    existing = Photo.objects.filter(photo_id=photo_id).first()
+    if existing is not None:
+        return existing, False
+    meta = s3.head(key)
+    if meta is None:
+        raise UploadRefused("O arquivo não chegou ao armazenamento. Tente enviar de novo.")
+    size = int(meta.get("ContentLength") or 0)
+    content_type = (meta.get("ContentType") or "").lower()
+    if size < 1 or size > settings.PHOTO_MAX_BYTES:
+        s3.delete(key)
+        raise UploadRefused("A foto deve ter entre 1 byte e 25 MB.")
+    if not content_type.startswith("image/"):
+        s3.delete(key)
+        raise UploadRefused("O arquivo enviado não é uma imagem.")
+    photo = Photo(photo_id=photo_id, animal=animal, key=key, original_name=original_name[:255],
+                  content_type=content_type[:100], size=size, uploaded_by=user)
+    try:
+        with transaction.atomic():
+            photo.is_primary = not animal.photos.filter(is_primary=True).exists()
+            photo.save()
+    except IntegrityError:
+        existing = Photo.objects.filter(photo_id=photo_id).first()
+        if existing is not None:
+            return existing, False
+        photo.is_primary = False  # lost a race for primary
+        photo.save()
+    return photo, True

@@ -1,0 +1,126 @@
+"""S3 access for photos: presigned POST/GET, HEAD, manifest reading.
+
+Keys (the photo-processor contract):
+  uploads/<photo_id>/<name>            original, written by the browser
+  processed/<photo_id>/manifest.json   written LAST by the processor
+  rendition keys                       always taken from the manifest
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import re
+import unicodedata
+from functools import lru_cache
+
+import boto3
+from botocore.config import Config
+from botocore.exceptions import ClientError
+from django.conf import settings
+
+log = logging.getLogger(__name__)
+
+ERROR_MESSAGES = {
+    "unsupported": "Formato não suportado: envie uma foto JPEG, PNG, WebP ou GIF.",
+    "corrupt": "O arquivo está corrompido ou não é uma imagem válida.",
+    "too_large": "A imagem é grande demais para ser processada (máximo 25 MB).",
+    "timeout": "O processamento da foto está demorando mais que o esperado. Tente enviar de novo.",
+}
+GENERIC_ERROR = "Não foi possível processar a foto."
+
+
+def error_message(code: str | None) -> str:
+    return ERROR_MESSAGES.get(code or "", GENERIC_ERROR)
+
+
+@lru_cache(maxsize=1)
+def client():
+    """One cached client (presigning is local CPU work; the client is costly to build)."""
+    endpoint = settings.AWS_ENDPOINT_URL
+    config = Config(
+        signature_version="s3v4",
+        s3={"addressing_style": "path" if endpoint else "virtual"},
+        retries={"max_attempts": 3, "mode": "standard"},
+        connect_timeout=3,
+        read_timeout=5,
+    )
+    return boto3.client("s3", region_name=settings.AWS_REGION, endpoint_url=endpoint, config=config)
+
+
+def reset_client() -> None:
+    client.cache_clear()
+
+
+def sanitise_filename(name: str) -> str:
+    """ASCII-only, no path parts, safe for an S3 key and a Content-Disposition."""
+    name = (name or "").replace("\\", "/").rsplit("/", 1)[-1]
+    name = unicodedata.normalize("NFKD", name).encode("ascii", "ignore").decode()
+    name = re.sub(r"[^A-Za-z0-9._-]+", "-", name).strip(".-_")
+    if not name:
+        name = "foto"
+    if len(name) > 100:
+        stem, dot, ext = name.rpartition(".")
+        name = (stem[: 100 - len(ext) - 1] + "." + ext) if dot and len(ext) <= 10 else name[:100]
+    return name
+
+
+def upload_key(photo_id: str, filename: str) -> str:
+    return f"uploads/{photo_id}/{sanitise_filename(filename)}"
+
+
+def manifest_key(photo_id: str) -> str:
+    return f"processed/{photo_id}/manifest.json"
+
+
+def presigned_post(key: str, content_type: str) -> dict:
+    return client().generate_presigned_post(
+        Bucket=settings.PHOTO_BUCKET,
+        Key=key,
+        Fields={"Content-Type": content_type},
+        Conditions=[
+            ["content-length-range", 1, settings.PHOTO_MAX_BYTES],
+            ["starts-with", "$Content-Type", "image/"],
+        ],
+        ExpiresIn=settings.PHOTO_UPLOAD_EXPIRES,
+    )
+
+
+def presigned_get(key: str) -> str:
+    return client().generate_presigned_url(
+        "get_object",
+        Params={"Bucket": settings.PHOTO_BUCKET, "Key": key},
+        ExpiresIn=settings.PHOTO_URL_EXPIRES,
+    )
+
+
+def head(key: str) -> dict | None:
+    try:
+        return client().head_object(Bucket=settings.PHOTO_BUCKET, Key=key)
+    except ClientError as exc:
+        if exc.response.get("Error", {}).get("Code") in ("404", "NoSuchKey", "NotFound"):
+            return None
+        raise
+
+
+def delete(key: str) -> None:
+    try:
+        client().delete_object(Bucket=settings.PHOTO_BUCKET, Key=key)
+    except ClientError:
+        log.warning("could not delete refused upload object", exc_info=True)
+
+
+def read_manifest(photo_id: str) -> dict | None:
+    """The manifest as a dict, or None while it does not exist (still pending)."""
+    try:
+        obj = client().get_object(Bucket=settings.PHOTO_BUCKET, Key=manifest_key(photo_id))
+    except ClientError as exc:
+        if exc.response.get("Error", {}).get("Code") in ("404", "NoSuchKey", "NotFound"):
+            return None
+        raise
+    try:
+        data = json.loads(obj["Body"].read())
+    except (ValueError, UnicodeDecodeError):
+        log.warning("unreadable manifest for photo %s", photo_id)
+        return None  # maybe caught mid-write by a non-atomic store; retry later
+    return data if isinstance(data, dict) else None
