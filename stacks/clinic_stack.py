@@ -1,0 +1,52 @@
+"""The whole clinic in one stack.
+
+Bucket, processor, instance and front door stay in one stack on purpose: the
+S3 notification and the CORS origin cross between them, and across stacks
+those references become cycles (see docs/decisions.md).
+"""
+
+from __future__ import annotations
+
+from aws_cdk import CfnOutput, Stack
+from constructs import Construct
+
+from .clinic_server import APP_PORT, ClinicServer
+from .config import load_config
+from .front_door import FrontDoor
+from .network import Network
+from .photo_processor import PhotoProcessor
+from .photo_storage import PhotoStorage
+
+
+class ClinicStack(Stack):
+    def __init__(self, scope: Construct, construct_id: str, **kwargs) -> None:
+        super().__init__(scope, construct_id, **kwargs)
+        config = load_config(self.node)
+
+        self.storage = PhotoStorage(self, "PhotoStorage", config=config)
+        self.processor = PhotoProcessor(self, "PhotoProcessor", storage=self.storage, config=config)
+        self.network = Network(self, "Network", config=config)
+        self.server = ClinicServer(self, "ClinicServer", network=self.network, config=config)
+        self.network.add_interface_endpoints(self.server.subnet)
+        self.front_door = FrontDoor(
+            self,
+            "FrontDoor",
+            instance=self.server.instance,
+            http_port=APP_PORT,
+            log_bucket=self.storage.log_bucket,
+            config=config,
+        )
+        self.storage.allow_browser_uploads_from([self.front_door.origin, *config.extra_cors_origins])
+
+        CfnOutput(self, "AppUrl", value=self.front_door.origin, description="Open this in a browser")
+        CfnOutput(self, "InstanceId", value=self.server.instance.instance_id)
+        CfnOutput(
+            self,
+            "SessionManagerCommand",
+            value=self.server.session_manager_command,
+            description="Shell on the instance without SSH",
+        )
+        CfnOutput(self, "PhotoBucketName", value=self.storage.bucket.bucket_name)
+        CfnOutput(self, "ProcessorFunctionName", value=self.processor.function.function_name)
+        CfnOutput(self, "FailedEventsQueueUrl", value=self.processor.failures.queue_url)
+        CfnOutput(self, "DataVolumeId", value=self.server.data_volume.volume_id)

@@ -1,0 +1,166 @@
+"""Deployment settings, read from the `clinic` object in cdk.json's context.
+
+Every value is validated at synth time; a wrong one stops the synth with a
+message that names the exact key, so a typo never reaches CloudFormation.
+Override a value on the command line with `-c clinic.<key>=<value>` (strings
+are parsed as JSON when they look like it).
+"""
+
+from __future__ import annotations
+
+import json
+import re
+from dataclasses import dataclass, field
+from typing import Any
+
+from aws_cdk import aws_logs as logs
+from constructs import Node
+
+CONTEXT_KEY = "clinic"
+
+
+class ConfigError(ValueError):
+    """A context value is missing or wrong; the message names the key."""
+
+
+# CloudWatch Logs accepts only these retention periods (days).
+_LOG_RETENTION_NAMES = [
+    "ONE_DAY", "THREE_DAYS", "FIVE_DAYS", "ONE_WEEK", "TWO_WEEKS", "ONE_MONTH", "TWO_MONTHS",
+    "THREE_MONTHS", "FOUR_MONTHS", "FIVE_MONTHS", "SIX_MONTHS", "ONE_YEAR", "THIRTEEN_MONTHS",
+    "EIGHTEEN_MONTHS", "TWO_YEARS", "THREE_YEARS", "FIVE_YEARS", "SIX_YEARS", "SEVEN_YEARS",
+    "EIGHT_YEARS", "NINE_YEARS", "TEN_YEARS",
+]  # fmt: skip
+_LOG_RETENTION_DAYS = [1, 3, 5, 7, 14, 30, 60, 90, 120, 150, 180, 365, 400, 545, 731, 1096, 1827, 2192, 2557, 2922, 3288, 3653]
+_LOG_RETENTION = {d: getattr(logs.RetentionDays, n) for d, n in zip(_LOG_RETENTION_DAYS, _LOG_RETENTION_NAMES)}
+# Graviton families only: the AMI and the layer are arm64.
+_GRAVITON_TYPE = re.compile(r"^[a-z]+[0-9]+[a-z]*g[a-z]*\.(nano|micro|small|medium|large|[0-9]*xlarge|metal)$")
+_ORIGIN = re.compile(r"^https://[a-z0-9.-]+(:[0-9]{1,5})?$")
+_DOMAIN = re.compile(r"^(?=.{4,253}$)([a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?\.)+[a-z]{2,63}$")
+_ACM_ARN = re.compile(r"^arn:aws[a-z-]*:acm:us-east-1:[0-9]{12}:certificate/[0-9a-f-]{36}$")
+_COUNTRY = re.compile(r"^[A-Z]{2}$")
+
+
+@dataclass(frozen=True)
+class ClinicConfig:
+    instance_type: str = "t4g.small"
+    data_volume_gib: int = 20
+    data_volume_iops: int = 3000
+    snapshot_retention_days: int = 14
+    processor_memory_mb: int = 1024
+    processor_timeout_seconds: int = 60
+    processor_reserved_concurrency: int = 5
+    processor_retry_attempts: int = 2
+    log_retention_days: int = 90
+    noncurrent_version_days: int = 30
+    db_backup_retention_days: int = 35
+    extra_cors_origins: tuple[str, ...] = field(default_factory=tuple)
+    custom_domain: str | None = None
+    certificate_arn: str | None = None
+    allowed_countries: tuple[str, ...] = field(default_factory=tuple)
+
+    @property
+    def log_retention(self) -> logs.RetentionDays:
+        return _LOG_RETENTION[self.log_retention_days]
+
+
+def _key(name: str) -> str:
+    return f"{CONTEXT_KEY}.{name}"
+
+
+def _int(raw: dict[str, Any], name: str, default: int, lo: int, hi: int) -> int:
+    value = raw.get(name, default)
+    if isinstance(value, str) and value.strip().lstrip("-").isdigit():
+        value = int(value)
+    if isinstance(value, bool) or not isinstance(value, int):
+        raise ConfigError(f"cdk.json context '{_key(name)}' must be an integer, got {value!r}")
+    if not lo <= value <= hi:
+        raise ConfigError(f"cdk.json context '{_key(name)}' must be between {lo} and {hi}, got {value}")
+    return value
+
+
+def _str_list(raw: dict[str, Any], name: str, pattern: re.Pattern[str], what: str) -> tuple[str, ...]:
+    value = raw.get(name, [])
+    if isinstance(value, str):
+        value = json.loads(value) if value.strip().startswith("[") else [v for v in value.split(",") if v]
+    if not isinstance(value, list):
+        raise ConfigError(f"cdk.json context '{_key(name)}' must be a list of {what}, got {value!r}")
+    for item in value:
+        if not isinstance(item, str) or not pattern.match(item):
+            raise ConfigError(f"cdk.json context '{_key(name)}' has {item!r}, which is not {what}")
+    return tuple(value)
+
+
+def _optional_str(raw: dict[str, Any], name: str, pattern: re.Pattern[str], what: str) -> str | None:
+    value = raw.get(name)
+    if value in (None, ""):
+        return None
+    if not isinstance(value, str) or not pattern.match(value):
+        raise ConfigError(f"cdk.json context '{_key(name)}' must be {what}, got {value!r}")
+    return value
+
+
+def load_config(node: Node) -> ClinicConfig:
+    """Read and validate `clinic` from the app's context."""
+    raw = node.try_get_context(CONTEXT_KEY) or {}
+    if isinstance(raw, str):
+        raw = json.loads(raw)
+    if not isinstance(raw, dict):
+        raise ConfigError(f"cdk.json context '{CONTEXT_KEY}' must be an object, got {raw!r}")
+    # `-c clinic.key=value` arrives as a separate flat context key; let it win.
+    for name in ClinicConfig.__dataclass_fields__:
+        override = node.try_get_context(_key(name))
+        if override is not None:
+            raw = {**raw, name: _parse_cli(override)}
+    unknown = sorted(set(raw) - set(ClinicConfig.__dataclass_fields__))
+    if unknown:
+        raise ConfigError(f"cdk.json context '{_key(unknown[0])}' is not a known setting")
+
+    defaults = ClinicConfig()
+    instance_type = raw.get("instance_type", defaults.instance_type)
+    if not isinstance(instance_type, str) or not _GRAVITON_TYPE.match(instance_type):
+        raise ConfigError(
+            f"cdk.json context '{_key('instance_type')}' must be a Graviton (arm64) instance type "
+            f"such as t4g.small, got {instance_type!r}"
+        )
+    retention = _int(raw, "log_retention_days", defaults.log_retention_days, 1, 3653)
+    if retention not in _LOG_RETENTION:
+        raise ConfigError(
+            f"cdk.json context '{_key('log_retention_days')}' must be one of "
+            f"{sorted(_LOG_RETENTION)}, got {retention}"
+        )
+    domain = _optional_str(raw, "custom_domain", _DOMAIN, "a lower-case domain name")
+    certificate = _optional_str(
+        raw, "certificate_arn", _ACM_ARN, "an ACM certificate ARN in us-east-1 (CloudFront needs it there)"
+    )
+    if bool(domain) != bool(certificate):
+        missing = "certificate_arn" if domain else "custom_domain"
+        raise ConfigError(f"cdk.json context '{_key(missing)}' is required when the other of custom_domain/certificate_arn is set")
+
+    return ClinicConfig(
+        instance_type=instance_type,
+        data_volume_gib=_int(raw, "data_volume_gib", defaults.data_volume_gib, 1, 16384),
+        data_volume_iops=_int(raw, "data_volume_iops", defaults.data_volume_iops, 3000, 16000),
+        snapshot_retention_days=_int(raw, "snapshot_retention_days", defaults.snapshot_retention_days, 1, 365),
+        processor_memory_mb=_int(raw, "processor_memory_mb", defaults.processor_memory_mb, 128, 10240),
+        processor_timeout_seconds=_int(raw, "processor_timeout_seconds", defaults.processor_timeout_seconds, 3, 900),
+        processor_reserved_concurrency=_int(
+            raw, "processor_reserved_concurrency", defaults.processor_reserved_concurrency, 1, 1000
+        ),
+        processor_retry_attempts=_int(raw, "processor_retry_attempts", defaults.processor_retry_attempts, 0, 2),
+        log_retention_days=retention,
+        noncurrent_version_days=_int(raw, "noncurrent_version_days", defaults.noncurrent_version_days, 1, 3650),
+        db_backup_retention_days=_int(raw, "db_backup_retention_days", defaults.db_backup_retention_days, 1, 3650),
+        extra_cors_origins=_str_list(raw, "extra_cors_origins", _ORIGIN, "an https origin like https://clinica.example.com"),
+        custom_domain=domain,
+        certificate_arn=certificate,
+        allowed_countries=_str_list(raw, "allowed_countries", _COUNTRY, "an ISO 3166 alpha-2 country code like BR"),
+    )
+
+
+def _parse_cli(value: Any) -> Any:
+    if isinstance(value, str):
+        try:
+            return json.loads(value)
+        except ValueError:
+            return value
+    return value

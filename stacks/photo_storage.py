@@ -1,0 +1,95 @@
+"""Photo storage: the private photo bucket and the bucket that receives its access logs."""
+
+from __future__ import annotations
+
+from aws_cdk import Aws, Duration, RemovalPolicy, Stack
+from aws_cdk import aws_s3 as s3
+from constructs import Construct
+
+from .config import ClinicConfig
+from .nag import acknowledge
+
+UPLOADS_PREFIX = "uploads/"
+PROCESSED_PREFIX = "processed/"
+BACKUPS_PREFIX = "backups/"
+
+
+class PhotoStorage(Construct):
+    """Versioned, encrypted, TLS-only photo bucket, retained when the stack goes away.
+
+    The bucket has a fixed name derived from the stack, account and region, so
+    IAM policies (the instance's, the processor's) can name its ARN without a
+    CloudFormation reference to the bucket: that breaks the dependency cycle
+    bucket CORS -> front door -> instance -> instance policy -> bucket.
+    """
+
+    def __init__(self, scope: Construct, construct_id: str, *, config: ClinicConfig) -> None:
+        super().__init__(scope, construct_id)
+        stack = Stack.of(self)
+        self.bucket_name = f"{stack.stack_name.lower()}-photos-{Aws.ACCOUNT_ID}-{Aws.REGION}"
+        self.bucket_arn = f"arn:{Aws.PARTITION}:s3:::{self.bucket_name}"
+
+        self.log_bucket = s3.Bucket(
+            self,
+            "AccessLogs",
+            encryption=s3.BucketEncryption.S3_MANAGED,  # the only encryption S3 log delivery supports
+            block_public_access=s3.BlockPublicAccess.BLOCK_ALL,
+            enforce_ssl=True,
+            # CloudFront standard logs are delivered with ACLs, so the owner must
+            # be able to accept them (ACLs stay private: public access is blocked).
+            object_ownership=s3.ObjectOwnership.BUCKET_OWNER_PREFERRED,
+            removal_policy=RemovalPolicy.RETAIN,
+            lifecycle_rules=[
+                s3.LifecycleRule(id="expire-access-logs", expiration=Duration.days(365)),
+                s3.LifecycleRule(id="abort-incomplete-uploads", abort_incomplete_multipart_upload_after=Duration.days(7)),
+            ],
+        )
+        acknowledge(
+            self.log_bucket,
+            "AwsSolutions-S1",
+            "This is the access-log destination itself; logging it into itself would loop and a third "
+            "bucket would only move the finding.",
+        )
+
+        self.bucket = s3.Bucket(
+            self,
+            "Photos",
+            bucket_name=self.bucket_name,
+            encryption=s3.BucketEncryption.S3_MANAGED,
+            block_public_access=s3.BlockPublicAccess.BLOCK_ALL,
+            object_ownership=s3.ObjectOwnership.BUCKET_OWNER_ENFORCED,
+            enforce_ssl=True,
+            versioned=True,
+            removal_policy=RemovalPolicy.RETAIN,
+            server_access_logs_bucket=self.log_bucket,
+            server_access_logs_prefix="photos/",
+            lifecycle_rules=[
+                s3.LifecycleRule(
+                    id="expire-noncurrent-versions",
+                    noncurrent_version_expiration=Duration.days(config.noncurrent_version_days),
+                ),
+                s3.LifecycleRule(
+                    id="abort-incomplete-uploads",
+                    abort_incomplete_multipart_upload_after=Duration.days(1),
+                ),
+                s3.LifecycleRule(
+                    id="expire-database-backups",
+                    prefix=BACKUPS_PREFIX,
+                    expiration=Duration.days(config.db_backup_retention_days),
+                ),
+            ],
+        )
+
+    def allow_browser_uploads_from(self, origins: list[str]) -> None:
+        """CORS for the presigned POST: only the app's own origin(s), only POST."""
+        if not origins or any("*" in origin for origin in origins):
+            raise ValueError("photo bucket CORS needs explicit origins, never '*'")
+        self.bucket.add_cors_rule(
+            allowed_methods=[s3.HttpMethods.POST],
+            allowed_origins=origins,
+            allowed_headers=["Content-Type"],
+            max_age=3000,
+        )
+
+    def object_arn(self, prefix: str) -> str:
+        return f"{self.bucket_arn}/{prefix}*"
