@@ -1,0 +1,138 @@
+"""Real images for the processor tests, generated deterministically with Pillow.
+
+Orientation fixtures are built so the test can tell where "up" is: the
+displayed image (what a person sees) has a red top-left quadrant and is
+green elsewhere. The stored pixels are that image rotated the way a phone
+stores it, with the EXIF orientation tag that undoes it.
+"""
+
+from __future__ import annotations
+
+import io
+import struct
+import zlib
+
+from PIL import Image, ImageDraw
+
+RED = (220, 20, 20)
+GREEN = (20, 160, 20)
+BLUE = (20, 20, 220)
+CAMERA_MAKE = "AcmePhone"
+CAMERA_MODEL = "Model-X-Secret"
+
+
+def _save(im: Image.Image, fmt: str, **kwargs) -> bytes:
+    out = io.BytesIO()
+    im.save(out, fmt, **kwargs)
+    return out.getvalue()
+
+
+def marked(width: int, height: int) -> Image.Image:
+    """Displayed image: red top-left quadrant, green elsewhere."""
+    im = Image.new("RGB", (width, height), GREEN)
+    ImageDraw.Draw(im).rectangle((0, 0, width // 2 - 1, height // 2 - 1), fill=RED)
+    return im
+
+
+def exif_with_gps(orientation: int | None = None) -> Image.Exif:
+    exif = Image.Exif()
+    if orientation:
+        exif[0x0112] = orientation
+    exif[0x010F] = CAMERA_MAKE
+    exif[0x0110] = CAMERA_MODEL
+    gps = exif.get_ifd(0x8825)
+    gps[1] = "S"  # GPSLatitudeRef
+    gps[2] = (23.0, 33.0, 1.5)  # GPSLatitude: the tutor's street
+    gps[3] = "W"
+    gps[4] = (46.0, 38.0, 2.5)
+    return exif
+
+
+def phone_jpeg(orientation: int, display=(1500, 2000)) -> bytes:
+    """A JPEG stored like a phone does, with an EXIF orientation and GPS."""
+    shown = marked(*display)
+    undo = {
+        1: None,
+        3: Image.Transpose.ROTATE_180,
+        6: Image.Transpose.ROTATE_90,  # stored = displayed rotated 90 CCW
+        8: Image.Transpose.ROTATE_270,
+    }[orientation]
+    stored = shown.transpose(undo) if undo else shown
+    return _save(stored, "JPEG", quality=90, exif=exif_with_gps(orientation),
+                 comment=b"owner: Maria Silva")
+
+
+def plain_jpeg(size=(1200, 900), color=BLUE, mode="RGB", **kwargs) -> bytes:
+    return _save(Image.new(mode, size, color), "JPEG", quality=90, **kwargs)
+
+
+def cmyk_jpeg() -> bytes:
+    # C=0 M=255 Y=255 K=0 is red.
+    return _save(Image.new("CMYK", (1000, 800), (0, 255, 255, 0)), "JPEG", quality=90)
+
+
+def png16() -> bytes:
+    """16-bit greyscale: left half 0x8000 (mid grey), right half 0xFFFF."""
+    im = Image.new("I;16", (600, 400), 0x8000)
+    im.paste(Image.new("I;16", (300, 400), 0xFFFF), (300, 0))
+    return _save(im, "PNG")
+
+
+def palette_png_transparent() -> bytes:
+    """Palette PNG: index 0 transparent (left half), index 1 red (right half)."""
+    im = Image.new("P", (600, 400), 0)
+    im.putpalette([0, 0, 0, *RED] + [0] * (256 * 3 - 6))
+    im.paste(1, (300, 0, 600, 400))
+    return _save(im, "PNG", transparency=0)
+
+
+def rgba_png() -> bytes:
+    """RGBA: left half fully transparent black, right half opaque red."""
+    im = Image.new("RGBA", (600, 400), (0, 0, 0, 0))
+    im.paste((*RED, 255), (300, 0, 600, 400))
+    return _save(im, "PNG")
+
+
+def animated_gif() -> bytes:
+    frames = [Image.new("RGB", (320, 240), c) for c in (RED, GREEN, BLUE)]
+    return _save(frames[0], "GIF", save_all=True, append_images=frames[1:],
+                 duration=100, loop=0)
+
+
+def webp() -> bytes:
+    return _save(marked(900, 600), "WEBP", quality=90)
+
+
+def grey_scan_jpeg() -> bytes:
+    return _save(Image.new("L", (1700, 2200), 200), "JPEG", quality=85)
+
+
+def png_bomb(side: int = 20000) -> bytes:
+    """A valid side x side 1-bit PNG (400 megapixels), a few tens of KB.
+
+    Rows are compressed as a stream, so building it never holds the pixels.
+    """
+    def chunk(kind: bytes, data: bytes) -> bytes:
+        return (struct.pack(">I", len(data)) + kind + data
+                + struct.pack(">I", zlib.crc32(kind + data) & 0xFFFFFFFF))
+
+    ihdr = struct.pack(">IIBBBBB", side, side, 1, 0, 0, 0, 0)  # 1-bit grey
+    row = b"\x00" * (1 + (side + 7) // 8)
+    comp = zlib.compressobj(9)
+    idat = b"".join(comp.compress(row) for _ in range(side)) + comp.flush()
+    return (b"\x89PNG\r\n\x1a\n" + chunk(b"IHDR", ihdr) + chunk(b"IDAT", idat)
+            + chunk(b"IEND", b""))
+
+
+def webp_bomb() -> bytes:
+    """A WebP header (VP8X) claiming a 16384 x 16384 canvas, no real data."""
+    w = h = 16384
+    vp8x = b"\x00\x00\x00\x00" + (w - 1).to_bytes(3, "little") + (h - 1).to_bytes(3, "little")
+    body = b"WEBP" + b"VP8X" + struct.pack("<I", len(vp8x)) + vp8x
+    return b"RIFF" + struct.pack("<I", len(body)) + body
+
+
+SVG = (b'<?xml version="1.0"?>\n<svg xmlns="http://www.w3.org/2000/svg" '
+       b'width="100" height="100"><circle cx="50" cy="50" r="40"/></svg>\n')
+HTML = b"<!DOCTYPE html><html><body><img src=x onerror=alert(1)></body></html>"
+TEXT = b"this is not a photo, just a text file with a .jpg name\n"
