@@ -18,6 +18,7 @@ destination take over.
 from __future__ import annotations
 
 import json
+import os
 import time
 from datetime import UTC, datetime
 from urllib.parse import unquote_plus
@@ -32,7 +33,7 @@ PROCESSED = "processed/"
 RENDITION_CACHE_CONTROL = "private, max-age=86400"
 MANIFEST_CACHE_CONTROL = "no-cache"
 
-log = get_logger("photo-processor")
+log = get_logger(os.environ.get("POWERTOOLS_SERVICE_NAME", "photo-processor"))
 _s3 = None
 
 # The object is gone or was replaced since the event: retrying cannot help

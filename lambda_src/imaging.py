@@ -131,6 +131,19 @@ def _webp_size(data: bytes) -> tuple[int, int] | None:
     return None
 
 
+def _magic(data: bytes) -> str | None:
+    """The accepted format a file claims by its signature, if any."""
+    if data[:3] == b"\xff\xd8\xff":
+        return "JPEG"
+    if data[:8] == b"\x89PNG\r\n\x1a\n":
+        return "PNG"
+    if data[:6] in (b"GIF87a", b"GIF89a"):
+        return "GIF"
+    if data[:4] == b"RIFF" and data[8:12] == b"WEBP":
+        return "WebP"
+    return None
+
+
 def _check_pixels(fmt: str, width: int, height: int) -> None:
     if width * height > MAX_PIXELS:
         raise ImageRejected(
@@ -160,6 +173,11 @@ def open_image(data: bytes) -> Image.Image:
             warnings.simplefilter("error", Image.DecompressionBombWarning)
             im = Image.open(io.BytesIO(data), formats=ACCEPTED_FORMATS)
     except Image.UnidentifiedImageError:
+        fmt = _magic(data)
+        if fmt:  # right signature, but no plugin could parse the header
+            raise ImageRejected(
+                "corrupt", f"The file looks like a {fmt} but its header is damaged."
+            ) from None
         raise ImageRejected(
             "unsupported",
             "The file is not a supported image (JPEG, PNG, WebP or GIF).",

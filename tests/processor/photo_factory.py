@@ -136,3 +136,48 @@ SVG = (b'<?xml version="1.0"?>\n<svg xmlns="http://www.w3.org/2000/svg" '
        b'width="100" height="100"><circle cx="50" cy="50" r="40"/></svg>\n')
 HTML = b"<!DOCTYPE html><html><body><img src=x onerror=alert(1)></body></html>"
 TEXT = b"this is not a photo, just a text file with a .jpg name\n"
+
+
+def swapped_rgb_icc() -> bytes:
+    """A minimal ICC v2 RGB matrix/TRC profile whose red and blue colorants
+    are swapped relative to sRGB, so a correct ICC -> sRGB conversion turns an
+    encoded (220, 20, 20) into blue. Proves the transform really runs."""
+    def s15(v: float) -> bytes:
+        return struct.pack(">i", round(v * 65536))
+
+    def xyz(x, y, z) -> bytes:
+        return b"XYZ " + b"\0" * 4 + s15(x) + s15(y) + s15(z)
+
+    text = b"Swapped RGB test profile\0"
+    desc = (b"desc" + b"\0" * 4 + struct.pack(">I", len(text)) + text
+            + b"\0" * 8 + b"\0" * 3 + b"\0" * 67)
+    curve = b"curv" + b"\0" * 4 + struct.pack(">I", 1) + struct.pack(">H", 0x0233) + b"\0\0"
+    tags = [
+        (b"desc", desc),
+        (b"wtpt", xyz(0.9642, 1.0, 0.8249)),
+        (b"rXYZ", xyz(0.1431, 0.0606, 0.7141)),  # sRGB's blue
+        (b"gXYZ", xyz(0.3851, 0.7169, 0.0971)),
+        (b"bXYZ", xyz(0.4361, 0.2225, 0.0139)),  # sRGB's red
+        (b"rTRC", curve), (b"gTRC", curve), (b"bTRC", curve),
+        (b"cprt", b"text" + b"\0" * 4 + b"none\0\0\0\0"),
+    ]
+    table_size = 4 + 12 * len(tags)
+    offset = 128 + table_size
+    table, data = b"", b""
+    for sig, blob in tags:
+        while (offset + len(data)) % 4:
+            data += b"\0"
+        table += sig + struct.pack(">II", offset + len(data), len(blob))
+        data += blob
+    body = struct.pack(">I", len(tags)) + table + data
+    size = 128 + len(body)
+    header = (struct.pack(">I", size) + b"none" + bytes([2, 0x10, 0, 0]) + b"mntr"
+              + b"RGB " + b"XYZ " + b"\0" * 12 + b"acsp" + b"APPL" + b"\0" * 4
+              + b"\0" * 4 + b"\0" * 4 + b"\0" * 8 + b"\0" * 4
+              + s15(0.9642) + s15(1.0) + s15(0.8249) + b"\0" * 4 + b"\0" * 16 + b"\0" * 28)
+    assert len(header) == 128, len(header)
+    return header + body
+
+
+def jpeg_with_icc(icc: bytes, color=RED) -> bytes:
+    return _save(Image.new("RGB", (900, 600), color), "JPEG", quality=90, icc_profile=icc)
