@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from aws_cdk import Aws, Duration, RemovalPolicy, Size, Stack
+from aws_cdk import Aws, CfnCreationPolicy, CfnResourceSignal, Duration, RemovalPolicy, Size, Stack
 from aws_cdk import aws_backup as backup
 from aws_cdk import aws_ec2 as ec2
 from aws_cdk import aws_events as events
@@ -10,6 +10,7 @@ from aws_cdk import aws_iam as iam
 from aws_cdk import aws_kms as kms
 from constructs import Construct
 
+from . import bootstrap
 from .config import ClinicConfig
 from .nag import acknowledge
 from .network import VPC_CIDR, Network
@@ -78,11 +79,6 @@ class ClinicServer(Construct):
         self._allow_session_manager()
 
         self.user_data = ec2.UserData.for_linux()
-        # cfn-init, cfn-hup and cfn-signal come from Amazon Linux's own repository,
-        # reached through the S3 gateway endpoint; dnf is idempotent.
-        self.user_data.add_commands(
-            "dnf install -y --setopt=install_weak_deps=False aws-cfn-bootstrap"
-        )
 
         self.instance = ec2.Instance(
             self,
@@ -111,15 +107,51 @@ class ClinicServer(Construct):
             ],
             resource_signal_timeout=Duration.minutes(30),
         )
+        # cfn-lint checks ImageId against ami-*; EC2 resolves 'resolve:ssm:' at launch.
+        self.instance.node.default_child.add_metadata("cfn-lint", {"config": {"ignore_checks": ["E1152"]}})
         cfn_instance: ec2.CfnInstance = self.instance.node.default_child  # type: ignore[assignment]
+        # Exactly one success signal, sent by user data after the bootstrap.
+        cfn_instance.cfn_options.creation_policy = CfnCreationPolicy(
+            resource_signal=CfnResourceSignal(count=1, timeout="PT30M")
+        )
         # Attach the data volume at launch (Volumes property), not with a separate
         # VolumeAttachment: that resource would wait for the instance's creation
         # signal, which itself waits for the volume -- a deadlock.
         cfn_instance.volumes = [
             ec2.CfnInstance.VolumeProperty(device=DATA_DEVICE, volume_id=self.data_volume.volume_id)
         ]
+        self.logical_id = Stack.of(self).resolve(Stack.of(self).get_logical_id(cfn_instance))
+        bootstrap.write_user_data(self.user_data, self.logical_id)
+        self.init_configs: dict[str, ec2.InitConfig] = {
+            "prepare": bootstrap.prepare_volume_config(self, self.data_volume.volume_id, DATA_MOUNT),
+            "hup": bootstrap.cfn_hup_config(self.logical_id),
+        }
         self._snapshot_schedule()
         self._acknowledge_findings()
+
+    def finish_bootstrap(self) -> None:
+        """Attach the cfn-init metadata once every concern has added its config."""
+        init = ec2.CloudFormationInit.from_config_sets(
+            config_sets={bootstrap.CONFIG_SET: list(self.init_configs)},
+            configs=self.init_configs,
+        )
+        bootstrap.attach(init, self.instance, self.role)
+        # cfn-init downloads scripts and the app release from the CDK assets
+        # bucket; CDK's grant for that is read-only but uses wildcard actions.
+        assets = "arn:<AWS::Partition>:s3:::cdk-hnb659fds-assets-<AWS::AccountId>-<AWS::Region>"
+        reason = (
+            "cfn-init on the instance downloads the bootstrap scripts and the app release from the CDK "
+            "bootstrap assets bucket; CDK's read-only asset grant (GetObject*, GetBucket*, List*) is limited "
+            "to that bucket."
+        )
+        policy = self.role.node.find_child("DefaultPolicy")
+        for finding in (
+            "Action::s3:GetBucket*",
+            "Action::s3:GetObject*",
+            "Action::s3:List*",
+            f"Resource::{assets}/*",
+        ):
+            acknowledge(policy, f"AwsSolutions-IAM5[{finding}]", reason)
 
     def _acknowledge_findings(self) -> None:
         acknowledge(

@@ -36,6 +36,7 @@ class ClinicStack(Stack):
             log_bucket=self.storage.log_bucket,
             config=config,
         )
+        self.server.finish_bootstrap()
         self.storage.allow_browser_uploads_from([self.front_door.origin, *config.extra_cors_origins])
 
         CfnOutput(self, "AppUrl", value=self.front_door.origin, description="Open this in a browser")
