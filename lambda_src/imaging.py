@@ -258,9 +258,12 @@ def _flatten(im: Image.Image) -> Image.Image:
     """Any decoded mode -> RGB, L or CMYK, 8-bit, no alpha (alpha on white)."""
     if im.mode in ("RGB", "L", "CMYK") and "transparency" not in im.info:
         return im
-    if im.mode in ("I;16", "I;16B", "I;16L", "I;16N", "I"):
+    if im.mode in ("I;16", "I;16B", "I;16L", "I;16N"):
         # 16-bit grey: scale to 8 bits (a plain convert would clip at 255).
-        return im.convert("I").point(lambda v: v / 256, "L")
+        # point() on I;16 maps through a lookup table, without the 32-bit copy.
+        return im.point(lambda v: v / 256, "L").convert("L")
+    if im.mode == "I":
+        return im.point(lambda v: v / 256, "L")
     if im.mode == "1":
         return im.convert("L")
     if im.mode == "P" and "transparency" not in im.info and im.palette.mode == "RGB":
@@ -272,11 +275,10 @@ def _flatten(im: Image.Image) -> Image.Image:
             return im.convert("RGB")
     if im.mode != "RGBA":
         im = im.convert("RGBA")
-    extrema = im.getchannel("A").getextrema()
-    if extrema[0] == 255:  # alpha channel present but fully opaque
+    if im.getextrema()[3][0] == 255:  # alpha channel present but fully opaque
         return im.convert("RGB")
     background = Image.new("RGB", im.size, _WHITE)
-    background.paste(im, mask=im.getchannel("A"))
+    background.paste(im, mask=im)  # an RGBA mask means "use its alpha"
     return background
 
 
@@ -350,10 +352,10 @@ def process(data: bytes) -> Result:
     src_w, src_h = im.size  # as stored, from the header (before any draft)
     t["open"] = time.perf_counter()
 
-    base = _decode(im)
-    orientation = _orientation(base)
+    orientation = _orientation(_decode(im))
     t["decode"] = time.perf_counter()
-    base = _flatten(base)
+    base = _flatten(im)
+    del im  # only `base` stays alive: a big PNG is not held twice
     swap = orientation in (5, 6, 7, 8)
     transpose = _ORIENTATION.get(orientation)
 

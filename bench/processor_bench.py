@@ -1,0 +1,298 @@
+"""Benchmark of the photo processor's image work (figures only; never fails).
+
+    .venv/bin/python bench/processor_bench.py [--runs 7] [--rounds 3] [--memory-mb 1024]
+
+Times lambda_src/imaging.process() on a 12-megapixel phone JPEG (4032x3024,
+EXIF orientation 6, generated deterministically by processor_sample.py)
+against two baselines measured in the same run, each making the same three
+renditions (large 1600, medium 800, thumb 256x256 centre crop) as JPEG q82:
+
+* naive Pillow: a full decode per rendition, exif_transpose, LANCZOS resize;
+* libvips: pyvips.Image.thumbnail_buffer per rendition (shrink-on-load), with
+  its default thread pool and with VIPS_CONCURRENCY=1 (Lambda at 1024 MB gets
+  ~0.6 vCPU, so the single-threaded figure is the fairer one; the goal is
+  checked against the faster of the two).
+
+Every variant runs in a fresh subprocess (so its peak RSS is its own), in
+interleaved rounds; the figure is the median over all timed runs. Also
+printed: the cold-start import time of the handler module, encoder options
+for the large rendition (why JPEG, why optimize=True), and the Lambda cost
+per 1,000 photos at the configured memory size.
+
+Goals (issue): <= 0.5x naive, <= 1.3x libvips, peak RSS <= 300 MB.
+"""
+
+from __future__ import annotations
+
+import argparse
+import io
+import json
+import os
+import resource
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+LAMBDA_SRC = ROOT / "lambda_src"
+BENCH = Path(__file__).resolve().parent
+
+# AWS Lambda price, us-east-1, arm64, as published on aws.amazon.com/lambda/pricing
+# (checked 2026-11): first 6 billion GB-s/month tier, and requests.
+PRICE_GB_S_ARM64 = 0.0000133334
+PRICE_PER_REQUEST = 0.20 / 1_000_000
+PRICE_DATE = "2026-11 (us-east-1, arm64, first pricing tier)"
+
+GOAL_VS_NAIVE = 0.5
+GOAL_VS_VIPS = 1.3
+GOAL_RSS_MB = 300
+
+LARGE, MEDIUM, THUMB, QUALITY = 1600, 800, 256, 82
+
+
+# ------------------------------------------------------------------ variants
+# Each returns {name: (width, height, bytes)} for the three renditions.
+
+def run_processor(data: bytes) -> dict:
+    import imaging
+
+    result = imaging.process(data)
+    return {r.name: (r.width, r.height, len(r.data)) for r in result.renditions}
+
+
+def run_naive(data: bytes) -> dict:
+    from PIL import Image, ImageOps
+
+    def fit(w, h, box):
+        s = min(1.0, box / max(w, h))
+        return max(1, round(w * s)), max(1, round(h * s))
+
+    out = {}
+    for name, box in (("large", LARGE), ("medium", MEDIUM), ("thumb", THUMB)):
+        im = Image.open(io.BytesIO(data))
+        im = ImageOps.exif_transpose(im).convert("RGB")  # full decode, every time
+        if name == "thumb":
+            side = min(box, *im.size)
+            im = ImageOps.fit(im, (side, side), Image.Resampling.LANCZOS)
+        else:
+            im = im.resize(fit(*im.size, box), Image.Resampling.LANCZOS)
+        buf = io.BytesIO()
+        im.save(buf, "JPEG", quality=QUALITY, optimize=True)
+        out[name] = (im.width, im.height, buf.tell())
+    return out
+
+
+def run_vips(data: bytes) -> dict:
+    import pyvips
+
+    out = {}
+    for name, box, crop in (("large", LARGE, "none"), ("medium", MEDIUM, "none"),
+                            ("thumb", THUMB, "centre")):
+        im = pyvips.Image.thumbnail_buffer(data, box, height=box, size="down", crop=crop)
+        buf = im.write_to_buffer(".jpg", Q=QUALITY, keep="none", optimize_coding=True)
+        out[name] = (im.width, im.height, len(buf))
+    return out
+
+
+VARIANTS = {
+    "processor": run_processor,
+    "naive Pillow": run_naive,
+    "libvips": run_vips,
+    "libvips 1 thread": run_vips,
+}
+
+
+def _proc_status_mb(field: str) -> float:
+    """VmHWM (peak RSS) / VmRSS of this process, from /proc. Unlike
+    ru_maxrss, VmHWM starts afresh at exec, so the parent's peak (it has
+    just generated a 12 MP image) does not leak into the child's figure."""
+    try:
+        for line in Path("/proc/self/status").read_text().splitlines():
+            if line.startswith(field + ":"):
+                return int(line.split()[1]) / 1024
+    except OSError:
+        pass
+    return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024  # non-Linux fallback
+
+
+def worker(variant: str, path: str, runs: int) -> None:
+    """In a fresh process: import, warm up, time `runs` runs, report peak RSS."""
+    sys.path.insert(0, str(LAMBDA_SRC))
+    data = Path(path).read_bytes()
+    fn = VARIANTS[variant]
+    outputs = fn(data)  # warm-up (also imports the libraries)
+    rss_ready = _proc_status_mb("VmRSS")
+    times = []
+    for _ in range(runs):
+        t = time.perf_counter()
+        fn(data)
+        times.append((time.perf_counter() - t) * 1000)
+    peak = _proc_status_mb("VmHWM")
+    print(json.dumps({"times": times, "peak_rss_mb": peak, "rss_after_warmup_mb": rss_ready,
+                      "outputs": outputs}))
+
+
+def spawn(variant: str, path: str, runs: int) -> dict:
+    env = dict(os.environ)
+    if variant == "libvips 1 thread":
+        env["VIPS_CONCURRENCY"] = "1"
+    proc = subprocess.run(
+        [sys.executable, __file__, "--worker", variant, "--input", path, "--runs", str(runs)],
+        capture_output=True, text=True, env=env, check=True,
+    )
+    return json.loads(proc.stdout.strip().splitlines()[-1])
+
+
+# ------------------------------------------------------------------ extras
+
+def import_times(repeats: int = 5) -> dict:
+    """Cold import of the handler (boto3 + Pillow + ours) and of imaging alone."""
+    out = {}
+    for module in ("handler", "imaging"):
+        code = (
+            f"import sys, time; sys.path.insert(0, {str(LAMBDA_SRC)!r}); "
+            f"t = time.perf_counter(); import {module}; "
+            "print((time.perf_counter() - t) * 1000)"
+        )
+        samples = [
+            float(subprocess.run([sys.executable, "-I", "-c", code], capture_output=True,
+                                 text=True, check=True).stdout)
+            for _ in range(repeats)
+        ]
+        out[module] = statistics.median(samples)
+    return out
+
+
+def encoder_options(data: bytes, runs: int = 5) -> list[tuple[str, float, int]]:
+    """Large rendition (the real one, before encoding) under several encoders."""
+    from PIL import Image
+
+    large = Image.open(io.BytesIO(run_large_bytes(data)))
+    large.load()
+    options = [
+        ("JPEG q82 baseline", "JPEG", {"quality": 82}),
+        ("JPEG q82 optimize (chosen)", "JPEG", {"quality": 82, "optimize": True}),
+        ("JPEG q82 progressive", "JPEG", {"quality": 82, "progressive": True}),
+        ("WebP q80 method 4", "WEBP", {"quality": 80, "method": 4}),
+        ("WebP q80 method 0", "WEBP", {"quality": 80, "method": 0}),
+    ]
+    rows = []
+    for label, fmt, kwargs in options:
+        times, size = [], 0
+        for _ in range(runs):
+            buf = io.BytesIO()
+            t = time.perf_counter()
+            large.save(buf, fmt, **kwargs)
+            times.append((time.perf_counter() - t) * 1000)
+            size = buf.tell()
+        rows.append((label, statistics.median(times), size))
+    return rows
+
+
+def run_large_bytes(data: bytes) -> bytes:
+    sys.path.insert(0, str(LAMBDA_SRC))
+    import imaging
+
+    return next(r.data for r in imaging.process(data).renditions if r.name == "large")
+
+
+# ------------------------------------------------------------------ main
+
+def main() -> int:
+    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    ap.add_argument("--runs", type=int, default=7, help="timed runs per round and variant")
+    ap.add_argument("--rounds", type=int, default=3, help="interleaved rounds (fresh processes)")
+    ap.add_argument("--memory-mb", type=int, default=1024, help="Lambda memory size for the cost")
+    ap.add_argument("--worker")
+    ap.add_argument("--input")
+    args = ap.parse_args()
+    if args.worker:
+        worker(args.worker, args.input, args.runs)
+        return 0
+
+    sys.path.insert(0, str(BENCH))
+    import platform
+
+    import PIL
+    import pyvips
+    from processor_sample import phone_photo_jpeg
+
+    data = phone_photo_jpeg()
+    import hashlib
+
+    print(f"sample: 4032x3024 JPEG q90, EXIF orientation 6, {len(data) / 1e6:.2f} MB, "
+          f"sha256 {hashlib.sha256(data).hexdigest()[:16]}")
+    print(f"host: {platform.machine()} {platform.processor() or ''} x{os.cpu_count()} CPUs, "
+          f"Python {platform.python_version()}, Pillow {PIL.__version__}, "
+          f"libvips {pyvips.version(0)}.{pyvips.version(1)}.{pyvips.version(2)}")
+    print("note: Lambda runs arm64 (Graviton) with ~0.6 vCPU at 1024 MB; these are x86 "
+          "figures, compare the ratios, not the absolute times.\n")
+
+    results: dict[str, dict] = {v: {"times": [], "peak": 0.0, "ready": 0.0} for v in VARIANTS}
+    with tempfile.TemporaryDirectory() as tmp:
+        path = os.path.join(tmp, "phone.jpg")
+        Path(path).write_bytes(data)
+        for _ in range(args.rounds):
+            for variant in VARIANTS:
+                r = spawn(variant, path, args.runs)
+                agg = results[variant]
+                agg["times"] += r["times"]
+                agg["peak"] = max(agg["peak"], r["peak_rss_mb"])
+                agg["ready"] = max(agg["ready"], r["rss_after_warmup_mb"])
+                agg["outputs"] = r["outputs"]
+
+    med = {v: statistics.median(r["times"]) for v, r in results.items()}
+    n = args.runs * args.rounds
+    print(f"{'variant':<18}{'median ms':>10}{'min ms':>9}{'peak RSS MB':>13}{'idle RSS':>10}"
+          f"{'large':>16}{'medium':>15}{'thumb':>14}")
+    for v, r in results.items():
+        o = r["outputs"]
+        cells = "".join(f"{f'{o[k][0]}x{o[k][1]}/{o[k][2] // 1024}K':>15}"
+                        for k in ("large", "medium", "thumb"))
+        print(f"{v:<18}{med[v]:>10.1f}{min(r['times']):>9.1f}{r['peak']:>13.0f}"
+              f"{r['ready']:>10.0f} {cells}")
+    print(f"(median of {n} runs per variant, {args.rounds} fresh processes each; peak RSS "
+          f"= VmHWM, includes the interpreter and libraries; idle RSS = VmRSS between runs)\n")
+
+    vips_best = min(med["libvips"], med["libvips 1 thread"])
+    vs_naive = med["processor"] / med["naive Pillow"]
+    vs_vips = med["processor"] / vips_best
+    peak = results["processor"]["peak"]
+
+    def verdict(ok):
+        return "OK" if ok else "MISSED"
+
+    print(f"processor / naive Pillow   = {vs_naive:.2f}x   goal <= {GOAL_VS_NAIVE}x   "
+          f"{verdict(vs_naive <= GOAL_VS_NAIVE)}")
+    print(f"processor / libvips (best) = {vs_vips:.2f}x   goal <= {GOAL_VS_VIPS}x   "
+          f"{verdict(vs_vips <= GOAL_VS_VIPS)}")
+    print(f"processor peak RSS         = {peak:.0f} MB   goal <= {GOAL_RSS_MB} MB   "
+          f"{verdict(peak <= GOAL_RSS_MB)}\n")
+
+    imports = import_times()
+    print(f"cold-start import: handler {imports['handler']:.0f} ms "
+          f"(boto3 + Pillow + ours), imaging alone {imports['imaging']:.0f} ms "
+          f"(median of 5 fresh `python -I` processes)\n")
+
+    print("encoder options for the large rendition (1200x1600):")
+    for label, ms, size in encoder_options(data):
+        print(f"  {label:<28}{ms:>7.1f} ms {size / 1024:>8.0f} KiB")
+    print()
+
+    gb = args.memory_mb / 1024
+    seconds = med["processor"] / 1000
+    per_1000 = 1000 * (seconds * gb * PRICE_GB_S_ARM64 + PRICE_PER_REQUEST)
+    print(f"cost per 1,000 photos at {args.memory_mb} MB arm64: ${per_1000:.5f} "
+          f"(image work {med['processor']:.0f} ms x {gb:g} GB x ${PRICE_GB_S_ARM64}/GB-s "
+          f"+ $0.20 per 1M requests; prices {PRICE_DATE})")
+    with_io = 1000 * ((seconds + 0.15) * gb * PRICE_GB_S_ARM64 + PRICE_PER_REQUEST)
+    print(f"  with ~150 ms of S3 HEAD/GET/4 PUTs added: ${with_io:.5f}; "
+          f"x2 for a slower arm64 share: ${2 * with_io:.5f}")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
