@@ -35,7 +35,6 @@ $(VENV)/.installed: requirements.txt requirements-dev.txt lambda_src/requirement
 	@test -x $(PY) || $(PYTHON) -m venv $(VENV)
 	@$(PY) -m pip install --quiet --disable-pip-version-check --upgrade pip
 	@$(PY) -m pip install --quiet --disable-pip-version-check -r requirements-dev.txt
-	@$(PY) -m pip install --quiet --disable-pip-version-check --no-deps -e clinic_app
 	@$(PY) scripts/node_shims.py $(VENV)/bin
 	@touch $@
 
