@@ -167,13 +167,16 @@ DATE_INPUT_FORMATS = ["%d/%m/%Y", "%Y-%m-%d"]
 
 # --- Static -----------------------------------------------------------------
 STATIC_URL = "/static/"
+# On EC2 nginx serves STATIC_ROOT (after `manage.py collectstatic`). The local
+# run without nginx sets CLINIC_SERVE_STATIC=1 and Django serves the app's files.
+SERVE_STATIC = env_bool("CLINIC_SERVE_STATIC", DEBUG)
 STORAGES = {
     "default": {"BACKEND": "django.core.files.storage.FileSystemStorage"},
     "staticfiles": {
         "BACKEND": (
             "django.contrib.staticfiles.storage.StaticFilesStorage"
             if DEBUG or _TESTING
-            else "django.contrib.staticfiles.storage.ManifestStaticFilesStorage"
+            else "clinic.storage.StaticStorage"
         )
     },
 }

@@ -47,6 +47,8 @@ class Tutor(TimeStamped):
     )
     phone = models.CharField("telefone", max_length=11, db_index=True)
     phone_secondary = models.CharField("outro telefone", max_length=11, blank=True, db_index=True)
+    # "<phone> <phone_secondary>": one indexed column for partial phone search
+    search_phones = models.CharField(max_length=23, editable=False, db_index=True, default="")
     email = models.EmailField("e-mail", blank=True)
     cep = models.CharField("CEP", max_length=8, blank=True)
     street = models.CharField("logradouro", max_length=200, blank=True)
@@ -67,6 +69,7 @@ class Tutor(TimeStamped):
 
     def save(self, *args, **kwargs):
         self.search_name = v.fold(self.name)
+        self.search_phones = f"{self.phone} {self.phone_secondary}".strip()
         if self.cpf == "":
             self.cpf = None
         super().save(*args, **kwargs)
@@ -144,10 +147,10 @@ class Animal(TimeStamped):
         verbose_name = "animal"
         verbose_name_plural = "animais"
         ordering = ("search_name", "id")
+        # One covering index for the list and its search/filters: SQLite walks it
+        # in (search_name, id) order without touching the wide table rows.
         indexes = (
-            models.Index(fields=["is_active", "search_name", "id"], name="animal_active_name"),
-            models.Index(fields=["search_name", "id"], name="animal_name"),
-            models.Index(fields=["species", "is_active", "search_name", "id"], name="animal_species_name"),
+            models.Index(fields=["search_name", "id", "is_active", "tutor", "species"], name="animal_list_cov"),
         )
         permissions = (
             ("archive_animal", "Pode arquivar/reativar animais"),

@@ -27,7 +27,11 @@ def rendition_url(photo: Photo, name: str) -> str | None:
     cache_key = f"presigned-get:{settings.PHOTO_BUCKET}:{key}"
     url = cache.get(cache_key)
     if url is None:
-        url = s3.presigned_get(key)
+        try:
+            url = s3.presigned_get(key)
+        except Exception:  # no credentials / misconfiguration: page still renders
+            log.warning("could not presign a rendition URL", exc_info=True)
+            return None
         cache.set(cache_key, url, timeout=settings.PHOTO_URL_EXPIRES // 2)
     return url
 

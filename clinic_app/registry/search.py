@@ -1,43 +1,62 @@
 """Animal and tutor search, shaped so SQLite answers fast on 50k animals.
 
-* Numeric input (digits with optional punctuation) searches identifiers:
-  microchip (exact when 15 digits, else prefix), tutor CPF (exact when 11
-  digits, else prefix) and tutor phones (substring).
+* Numeric input (digits with optional punctuation, at least 3 digits) searches
+  identifiers: microchip (exact when 15 digits, else prefix), tutor CPF (exact
+  when 11 digits, else prefix) and tutor phones (substring, so a number typed
+  without DDD is found).
 * Text input searches the accent/case-folded animal name and tutor name
   (substring), so "joao" finds "João".
+
+Prefixes are expressed as ranges (``col >= '123' AND col < '123:'``) so they
+use the B-tree index on every backend; the matching tutor ids are fetched once
+per request and reused by the count and the page queries.
 """
 
 from __future__ import annotations
 
 import re
 
+from django.core.paginator import Page, Paginator
 from django.db.models import Prefetch, Q, QuerySet
+from django.utils.functional import cached_property
 
 from .models import Animal, Photo, Tutor
 from .validators import fold, only_digits
 
 _NUMERIC = re.compile(r"^[\d\s.\-()/+]+$")
+# Above this many matching tutors, keep the tutor filter as a subquery instead
+# of inlining ids (SQL parameter limits, query size).
+MAX_INLINE_TUTOR_IDS = 2000
 
 
 def is_numeric_query(q: str) -> bool:
     return bool(_NUMERIC.match(q)) and len(only_digits(q)) >= 3
 
 
-def tutor_ids_matching(q: str) -> QuerySet:
-    return Tutor.objects.filter(tutor_q(q)).values("id")
+def _prefix(field: str, digits: str) -> Q:
+    # ':' sorts right after '9' in ASCII: [d, d + ':') holds every string starting with d.
+    return Q(**{f"{field}__gte": digits, f"{field}__lt": digits + ":"})
 
 
 def tutor_q(q: str) -> Q:
-    q = q.strip()
+    q = (q or "").strip()
     if is_numeric_query(q):
         digits = only_digits(q)
-        cond = Q(phone__contains=digits) | Q(phone_secondary__contains=digits)
-        if len(digits) == 11:
-            cond |= Q(cpf=digits)
-        else:
-            cond |= Q(cpf__startswith=digits)
-        return cond
+        if len(digits) == 11:  # a CPF or a full mobile number: indexed equality
+            return Q(cpf=digits) | Q(phone=digits) | Q(phone_secondary=digits)
+        if len(digits) > 11:
+            return Q(pk__in=[])
+        return Q(search_phones__contains=digits) | _prefix("cpf", digits)
     return Q(search_name__contains=fold(q))
+
+
+def _tutor_filter(q: str) -> Q:
+    """tutor_id IN (...): inlined ids when few, else a subquery."""
+    sub = Tutor.objects.filter(tutor_q(q)).order_by().values_list("id", flat=True)
+    ids = list(sub[: MAX_INLINE_TUTOR_IDS + 1])
+    if len(ids) > MAX_INLINE_TUTOR_IDS:
+        return Q(tutor_id__in=sub)
+    return Q(tutor_id__in=ids) if ids else Q(pk__in=[])
 
 
 def animal_queryset(q: str = "", species: str = "", active: str = "1") -> QuerySet:
@@ -50,11 +69,12 @@ def animal_queryset(q: str = "", species: str = "", active: str = "1") -> QueryS
     if q:
         if is_numeric_query(q):
             digits = only_digits(q)
-            chip = Q(microchip=digits) if len(digits) == 15 else Q(microchip__startswith=digits)
-            qs = qs.filter(chip | Q(tutor_id__in=tutor_ids_matching(q)))
+            if len(digits) == 15:
+                qs = qs.filter(microchip=digits)  # a microchip: nothing else has 15 digits
+            else:
+                qs = qs.filter(_prefix("microchip", digits) | _tutor_filter(q))
         else:
-            text = fold(q)
-            qs = qs.filter(Q(search_name__contains=text) | Q(tutor_id__in=tutor_ids_matching(q)))
+            qs = qs.filter(Q(search_name__contains=fold(q)) | _tutor_filter(q))
     return qs.order_by("search_name", "id")
 
 
@@ -63,3 +83,49 @@ def with_list_relations(qs: QuerySet) -> QuerySet:
     return qs.select_related("tutor").prefetch_related(
         Prefetch("photos", queryset=Photo.objects.filter(is_primary=True), to_attr="primary_photos")
     )
+
+
+class DeferredJoinPaginator(Paginator):
+    """Paginates ids first, then loads only that page's rows with relations.
+
+    * The ids come from an index-only query; up to PROBE_LIMIT of them are read
+      in one go, which also gives the count for typical searches (one scan
+      instead of COUNT(*) + page).
+    * Larger results fall back to COUNT(*) and an OFFSET over the covering index.
+    Queries per page: at most probe + count + ids + rows + prefetch, whatever
+    the page size.
+    """
+
+    PROBE_LIMIT = 5000
+
+    def __init__(self, object_list, per_page, *, load=None, **kwargs):
+        super().__init__(object_list, per_page, **kwargs)
+        self.load = load or (lambda qs: qs)
+
+    @cached_property
+    def _probe(self) -> list:
+        return list(self.object_list.values_list("pk", flat=True)[: self.PROBE_LIMIT + 1])
+
+    @cached_property
+    def count(self) -> int:
+        if len(self._probe) <= self.PROBE_LIMIT:
+            return len(self._probe)
+        return self.object_list.count()
+
+    def page(self, number) -> Page:
+        number = self.validate_number(number)
+        bottom = (number - 1) * self.per_page
+        top = bottom + self.per_page
+        if top + self.orphans >= self.count:
+            top = self.count
+        if top <= len(self._probe):
+            ids = self._probe[bottom:top]
+        else:
+            ids = list(self.object_list.values_list("pk", flat=True)[bottom:top])
+        if ids:
+            model = self.object_list.model
+            by_id = {obj.pk: obj for obj in self.load(model.objects.filter(pk__in=ids)).order_by()}
+            objects = [by_id[i] for i in ids if i in by_id]
+        else:
+            objects = []
+        return self._get_page(objects, number, self)

@@ -84,18 +84,30 @@ def _search_params(request) -> tuple[AnimalSearchForm, dict]:
     return form, params
 
 
+def _url_pattern(name: str):
+    """reverse() once with a placeholder; rows format it (reverse per row is costly)."""
+    return reverse(name, args=[987654321]).replace("987654321", "{}")
+
+
+def _animal_rows(animals) -> list[dict]:
+    animal_url, tutor_url = _url_pattern("animal_detail"), _url_pattern("tutor_detail")
+    rows = []
+    for animal in animals:
+        primary = animal.primary_photos[0] if animal.primary_photos else None
+        rows.append({"animal": animal, "photo": primary,
+                     "url": animal_url.format(animal.pk), "tutor_url": tutor_url.format(animal.tutor_id),
+                     "thumb_url": photos.rendition_url(primary, "thumb") if primary else None})
+    return rows
+
+
 @perm("view_animal")
 @require_GET
 def animal_list(request):
     form, params = _search_params(request)
     qs = search.animal_queryset(params["q"], params["species"], params["active"])
-    paginator = Paginator(search.with_list_relations(qs), params["per_page"])
+    paginator = search.DeferredJoinPaginator(qs, params["per_page"], load=search.with_list_relations)
     page = paginator.get_page(request.GET.get("page"))
-    rows = []
-    for animal in page.object_list:
-        primary = animal.primary_photos[0] if animal.primary_photos else None
-        rows.append({"animal": animal, "photo": primary,
-                     "thumb_url": photos.rendition_url(primary, "thumb") if primary else None})
+    rows = _animal_rows(page.object_list)
     query = {k: v for k, v in request.GET.items() if k != "page" and v}
     return render(request, "registry/animal_list.html", {
         "form": form, "page": page, "rows": rows, "params": params,
@@ -300,11 +312,7 @@ def tutor_edit(request, pk: int):
 def tutor_detail(request, pk: int):
     tutor = get_object_or_404(Tutor.objects.select_related("created_by", "updated_by"), pk=pk)
     animals = search.with_list_relations(tutor.animals.order_by("-is_active", "search_name", "id"))
-    rows = []
-    for animal in animals:
-        primary = animal.primary_photos[0] if animal.primary_photos else None
-        rows.append({"animal": animal, "photo": primary,
-                     "thumb_url": photos.rendition_url(primary, "thumb") if primary else None})
+    rows = _animal_rows(animals)
     return render(request, "registry/tutor_detail.html", {"tutor": tutor, "rows": rows,
                                                           "audit": audit.entries_for(tutor)})
 

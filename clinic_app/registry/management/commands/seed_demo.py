@@ -1,0 +1,189 @@
+"""Seed realistic demo data: pt-BR names, valid CPFs, phones, microchips.
+
+Fast enough for the benchmark (50,000 animals / 20,000 tutors): bulk_create in
+batches, search columns filled directly. Deterministic with --seed.
+"""
+
+from __future__ import annotations
+
+import json
+import random
+from datetime import date, timedelta
+from decimal import Decimal
+
+from django.core.management.base import BaseCommand
+from django.db import connection, transaction
+from django.utils import timezone
+
+from registry.models import Animal, Photo, Tutor
+from registry.validators import cpf_check_digits, fold
+
+FIRST = ("Ana Maria João José Antônio Francisco Carlos Paulo Pedro Lucas Luiz Marcos Luís Gabriel Rafael Daniel "
+         "Marcelo Bruno Eduardo Felipe Raimundo Rodrigo Manoel Mateus André Fernando Fábio Leonardo Gustavo "
+         "Guilherme Leandro Tiago Anderson Ricardo Márcio Jorge Alexandre Sebastião Roberto Juliana Adriana "
+         "Márcia Fernanda Patrícia Aline Sandra Camila Amanda Bruna Jéssica Letícia Júlia Luciana Vanessa "
+         "Mariana Gabriela Vera Vitória Larissa Cláudia Beatriz Rita Luana Sônia Renata Eliane Conceição "
+         "Heloísa Débora Tânia Simone Cecília Otávio Caio Vinícius Thaís Natália Priscila Raquel Lúcia").split()
+LAST = ("Silva Santos Oliveira Souza Rodrigues Ferreira Alves Pereira Lima Gomes Costa Ribeiro Martins Carvalho "
+        "Almeida Lopes Soares Fernandes Vieira Barbosa Rocha Dias Nascimento Andrade Moreira Nunes Marques "
+        "Machado Mendes Freitas Cardoso Ramos Gonçalves Santana Teixeira Araújo Cavalcanti Monteiro Moraes "
+        "Pinto Correia Batista Campos Castro Borges Azevedo Melo Brandão Figueiredo Coelho Sampaio Macedo "
+        "Guimarães Queiroz Rezende Siqueira Tavares Xavier Leite Magalhães Peixoto Farias Aragão").split()
+PET_NAMES = ("Thor Mel Luna Bob Pipoca Nina Fred Mia Max Amora Belinha Lola Toddy Simba Bidu Zeus Pandora Pretinha "
+             "Meg Chico Frida Paçoca Bolinha Pituca Jade Marley Tequila Cacau Nick Mimi Princesa Sansão Faísca "
+             "Biscoito Tobias Pérola Safira Maya Kiara Ringo Pingo Floquinho Feijão Açaí Costelinha Nescau "
+             "Olívia Theo Apolo Malu Lua Estrela Tigrão Fumaça Caramelo Docinho Cookie Bento Jujuba Mingau "
+             "Pudim Brisa Trovão Relâmpago Canela Sushi Tapioca Cuscuz Quindim Bartolomeu Hércules Dalila").split()
+SPECIES = [("dog", 52), ("cat", 33), ("bird", 5), ("rodent", 4), ("reptile", 2), ("horse", 2), ("cattle", 1), ("other", 1)]
+BREEDS = {
+    "dog": ["SRD", "Shih-tzu", "Poodle", "Yorkshire", "Lhasa Apso", "Golden Retriever", "Labrador", "Pinscher",
+            "Spitz Alemão", "Bulldog Francês", "Border Collie", "Dachshund", "Pastor Alemão", "Rottweiler", "Beagle"],
+    "cat": ["SRD", "Siamês", "Persa", "Maine Coon", "Angorá", "Sphynx", "Ragdoll", "British Shorthair"],
+    "bird": ["Calopsita", "Periquito", "Papagaio-verdadeiro", "Canário", "Agapornis"],
+    "rodent": ["Hamster sírio", "Porquinho-da-índia", "Chinchila", "Twister", "Gerbil"],
+    "reptile": ["Jabuti-piranga", "Iguana", "Teiú", "Corn snake", "Gecko-leopardo"],
+    "horse": ["Mangalarga Marchador", "Quarto de Milha", "Crioulo", "Campolina", "Árabe"],
+    "cattle": ["Nelore", "Gir", "Holandesa", "Girolando", "Angus"],
+    "other": ["Furão", "Coelho", "Mini pig", "Ouriço-pigmeu"],
+}
+COATS = ["preto", "branco", "caramelo", "tigrado", "tricolor", "cinza", "marrom", "branco e preto", "dourado",
+         "creme", "rajado", "frajola", "mancha branca no peito", "pintas pretas", "verde", "amarelo"]
+CITIES = [("São Paulo", "SP", "11"), ("Campinas", "SP", "19"), ("Rio de Janeiro", "RJ", "21"), ("Niterói", "RJ", "21"),
+          ("Belo Horizonte", "MG", "31"), ("Curitiba", "PR", "41"), ("Porto Alegre", "RS", "51"),
+          ("Florianópolis", "SC", "48"), ("Salvador", "BA", "71"), ("Recife", "PE", "81"), ("Fortaleza", "CE", "85"),
+          ("Brasília", "DF", "61"), ("Goiânia", "GO", "62"), ("Belém", "PA", "91"), ("Manaus", "AM", "92")]
+STREETS = ["Rua das Flores", "Avenida Brasil", "Rua São João", "Rua Sete de Setembro", "Avenida Paulista",
+           "Rua XV de Novembro", "Rua Bela Vista", "Travessa da Paz", "Rua Tiradentes", "Alameda Santos",
+           "Rua Dom Pedro II", "Avenida Getúlio Vargas", "Rua do Comércio", "Rua Marechal Deodoro"]
+NEIGHBOURHOODS = ["Centro", "Jardim América", "Vila Nova", "Santa Cecília", "Boa Vista", "Liberdade", "Copacabana",
+                  "Savassi", "Batel", "Moinhos de Vento", "Pituba", "Boa Viagem", "Aldeota", "Asa Sul"]
+
+
+class Command(BaseCommand):
+    help = "Popula o banco com dados de demonstração realistas (tutores e animais)."
+
+    def add_arguments(self, parser):
+        parser.add_argument("--animals", type=int, default=200)
+        parser.add_argument("--tutors", type=int, default=None, help="padrão: 40%% do número de animais")
+        parser.add_argument("--seed", type=int, default=42)
+        parser.add_argument("--with-photos", type=float, default=0.0, metavar="FRACTION",
+                            help="fração de animais com uma foto 'ok' fictícia (para benchmark; sem objeto no S3)")
+        parser.add_argument("--batch-size", type=int, default=2000)
+
+    def handle(self, *args, **options):
+        rnd = random.Random(options["seed"])
+        n_animals = max(0, options["animals"])
+        n_tutors = options["tutors"] if options["tutors"] is not None else max(1, int(n_animals * 0.4))
+        batch = options["batch_size"]
+        now = timezone.now()
+        today = timezone.localdate()
+
+        used_cpfs = set(Tutor.objects.exclude(cpf=None).values_list("cpf", flat=True))
+        used_chips = set(Animal.objects.exclude(microchip=None).values_list("microchip", flat=True))
+
+        def cpf():
+            while True:
+                base = f"{rnd.randrange(1, 10**9):09d}"
+                value = base + cpf_check_digits(base)
+                if value not in used_cpfs and value != value[0] * 11:
+                    used_cpfs.add(value)
+                    return value
+
+        def chip():
+            while True:
+                value = "076" + f"{rnd.randrange(10**12):012d}"  # 076 = Brazil (ISO 3166)
+                if value not in used_chips:
+                    used_chips.add(value)
+                    return value
+
+        ops = connection.ops
+        now_db = ops.adapt_datetimefield_value(now)
+
+        def insert(model, columns, rows):
+            table = connection.ops.quote_name(model._meta.db_table)
+            cols = ", ".join(connection.ops.quote_name(c) for c in columns)
+            marks = ", ".join(["%s"] * len(columns))
+            sql = f"INSERT INTO {table} ({cols}) VALUES ({marks})"
+            with connection.cursor() as cursor:
+                for i in range(0, len(rows), batch):
+                    cursor.executemany(sql, rows[i:i + batch])
+
+        # Plain INSERTs (executemany) rather than bulk_create: ~20x faster for
+        # the benchmark's 70k rows; values are adapted with the backend's ops.
+        with transaction.atomic():
+            last_tutor = Tutor.objects.order_by("-id").values_list("id", flat=True).first() or 0
+            rows = []
+            for _ in range(n_tutors):
+                city, uf, ddd = rnd.choice(CITIES)
+                first = rnd.choice(FIRST)
+                name = f"{first} {rnd.choice(LAST)} {rnd.choice(LAST)}"
+                phone = f"{ddd}9{rnd.randrange(10**8):08d}"
+                phone2 = f"{ddd}{rnd.choice('2345')}{rnd.randrange(10**7):07d}" if rnd.random() < 0.2 else ""
+                rows.append((
+                    name, fold(name), cpf() if rnd.random() < 0.9 else None, phone, phone2,
+                    f"{phone} {phone2}".strip(),
+                    f"{fold(first)}.{rnd.randrange(10000)}@exemplo.com.br" if rnd.random() < 0.7 else "",
+                    f"{rnd.randrange(1000, 99999):05d}{rnd.randrange(1000):03d}",
+                    rnd.choice(STREETS), str(rnd.randrange(1, 3000)),
+                    rnd.choice(["", "", "", "apto 12", "casa 2", "bloco B apto 304", "fundos"]),
+                    rnd.choice(NEIGHBOURHOODS), city, uf, "", now_db, now_db,
+                ))
+            insert(Tutor, ["name", "search_name", "cpf", "phone", "phone_secondary", "search_phones", "email",
+                           "cep", "street", "number", "complement", "neighbourhood", "city", "uf", "notes",
+                           "created_at", "updated_at"], rows)
+            tutor_ids = list(Tutor.objects.filter(id__gt=last_tutor).order_by("id").values_list("id", flat=True))
+            if not tutor_ids:
+                tutor_ids = list(Tutor.objects.values_list("id", flat=True))
+            if not tutor_ids:
+                self.stdout.write("Nenhum tutor disponível.")
+                return
+
+            last_animal = Animal.objects.order_by("-id").values_list("id", flat=True).first() or 0
+            species_pop, species_w = zip(*SPECIES)
+            rows = []
+            for i in range(n_animals):
+                sp = rnd.choices(species_pop, species_w)[0]
+                name = rnd.choice(PET_NAMES)
+                born = today - timedelta(days=rnd.randrange(30, 365 * 16))
+                deceased = rnd.random() < 0.03
+                weight = rnd.uniform(0.05, 45.0) if sp not in ("horse", "cattle") else rnd.uniform(250, 700)
+                sex = (rnd.choice(["male", "female", "female", "male", "unknown"]) if sp in ("bird", "reptile")
+                       else rnd.choice(["male", "female"]))
+                rows.append((
+                    name, fold(name), sp, rnd.choice(BREEDS[sp]), sex, rnd.random() < 0.5,
+                    ops.adapt_datefield_value(born), rnd.random() < 0.25, rnd.choice(COATS),
+                    chip() if rnd.random() < 0.6 else None,
+                    ops.adapt_decimalfield_value(Decimal(str(round(weight, 2))), 7, 3),
+                    # the first tutors get one animal each, so every tutor has at least one
+                    tutor_ids[i] if i < len(tutor_ids) else rnd.choice(tutor_ids),
+                    rnd.random() > 0.08, deceased,
+                    ops.adapt_datefield_value(date.fromordinal(rnd.randrange(born.toordinal(), today.toordinal() + 1)))
+                    if deceased else None,
+                    "", now_db, now_db,
+                ))
+            insert(Animal, ["name", "search_name", "species", "breed", "sex", "neutered", "birth_date",
+                            "birth_date_estimated", "coat", "microchip", "weight_kg", "tutor_id", "is_active",
+                            "deceased", "deceased_on", "notes", "created_at", "updated_at"], rows)
+
+            fraction = options["with_photos"]
+            if fraction > 0:
+                animal_ids = Animal.objects.filter(id__gt=last_animal).values_list("id", flat=True)
+                rows = []
+                for animal_id in animal_ids.iterator():
+                    if rnd.random() >= fraction:
+                        continue
+                    pid = f"{rnd.getrandbits(128):032x}"
+                    renditions = {
+                        n: {"key": f"processed/{pid}/{n}.jpg", "width": w, "height": w, "bytes": w * 40,
+                            "content_type": "image/jpeg"}
+                        for n, w in (("large", 1600), ("medium", 800), ("thumb", 200))
+                    }
+                    rows.append((pid, animal_id, f"uploads/{pid}/foto.jpg", "foto.jpg", "image/jpeg", 123456,
+                                 now_db, "ok", True, json.dumps(renditions), "", "", now_db))
+                insert(Photo, ["photo_id", "animal_id", "key", "original_name", "content_type", "size",
+                               "uploaded_at", "status", "is_primary", "renditions", "error_code", "error_message",
+                               "processed_at"], rows)
+        if connection.vendor == "sqlite":
+            with connection.cursor() as cursor:
+                cursor.execute("ANALYZE")  # planner statistics for the new volume
+        self.stdout.write(self.style.SUCCESS(f"Criados {n_tutors} tutores e {n_animals} animais."))
