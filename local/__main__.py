@@ -1,0 +1,5 @@
+import sys
+
+from local.run import main
+
+sys.exit(main())

@@ -1,0 +1,117 @@
+"""The local stand-in for Lambda's S3 trigger: long-poll the SQS queue that
+the bucket notifies, and call the deployed ``lambda_src/handler.handler`` with
+each S3 event exactly as S3 sent it.
+
+Like Lambda's asynchronous invocation: an exception means "retry" (the message
+comes back after a few seconds), and after MAX_ATTEMPTS it is dropped with a
+log line (where AWS would send it to the on-failure destination).
+
+Run as ``python -m local.worker --queue-url URL`` with AWS_ENDPOINT_URL set.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import logging
+import signal
+import sys
+import threading
+import uuid
+from pathlib import Path
+from types import SimpleNamespace
+
+REPO = Path(__file__).resolve().parent.parent
+LAMBDA_SRC = REPO / "lambda_src"
+MAX_ATTEMPTS = 3
+RETRY_DELAY_SECONDS = 5
+
+log = logging.getLogger("local.worker")
+
+
+def load_handler():
+    """The deployed module itself (it imports its siblings as top-level modules, as in Lambda)."""
+    if str(LAMBDA_SRC) not in sys.path:
+        sys.path.insert(0, str(LAMBDA_SRC))
+    import handler
+
+    return handler.handler
+
+
+def event_of(body: str) -> dict | None:
+    """The S3 event in an SQS message body, or None for test events and junk."""
+    try:
+        data = json.loads(body)
+    except ValueError:
+        return None
+    if not isinstance(data, dict) or data.get("Event") == "s3:TestEvent":
+        return None
+    records = data.get("Records")
+    if not isinstance(records, list) or not records:
+        return None
+    return data
+
+
+def handle_message(message: dict, handler_fn, sqs, queue_url: str) -> str:
+    """Process one SQS message; returns 'done', 'ignored', 'retry' or 'dropped'."""
+    receipt = message["ReceiptHandle"]
+    event = event_of(message.get("Body", ""))
+    if event is None:
+        sqs.delete_message(QueueUrl=queue_url, ReceiptHandle=receipt)
+        return "ignored"
+    context = SimpleNamespace(aws_request_id=message.get("MessageId") or str(uuid.uuid4()),
+                              function_name="photo-processor-local")
+    try:
+        summary = handler_fn(event, context)
+    except Exception:
+        attempts = int(message.get("Attributes", {}).get("ApproximateReceiveCount", "1"))
+        if attempts >= MAX_ATTEMPTS:
+            log.exception("handler failed %d times; dropping the event", attempts)
+            sqs.delete_message(QueueUrl=queue_url, ReceiptHandle=receipt)
+            return "dropped"
+        log.exception("handler failed (attempt %d); retrying in %d s", attempts, RETRY_DELAY_SECONDS)
+        sqs.change_message_visibility(QueueUrl=queue_url, ReceiptHandle=receipt,
+                                      VisibilityTimeout=RETRY_DELAY_SECONDS)
+        return "retry"
+    keys = [r.get("s3", {}).get("object", {}).get("key") for r in event["Records"]]
+    log.info("processed %s -> %s", ", ".join(map(str, keys)), summary)
+    sqs.delete_message(QueueUrl=queue_url, ReceiptHandle=receipt)
+    return "done"
+
+
+def poll(sqs, queue_url: str, handler_fn, stop: threading.Event, wait_seconds: int = 1) -> None:
+    while not stop.is_set():
+        try:
+            response = sqs.receive_message(QueueUrl=queue_url, MaxNumberOfMessages=10,
+                                           WaitTimeSeconds=wait_seconds,
+                                           AttributeNames=["ApproximateReceiveCount"])
+        except Exception as err:  # moto going away at shutdown, or a hiccup
+            if stop.wait(1):
+                return
+            log.warning("receive failed: %s", err)
+            continue
+        for message in response.get("Messages", []):
+            handle_message(message, handler_fn, sqs, queue_url)
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--queue-url", required=True)
+    args = parser.parse_args(argv)
+    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s %(message)s")
+
+    import boto3
+
+    stop = threading.Event()
+    for sig in (signal.SIGTERM, signal.SIGINT):
+        signal.signal(sig, lambda *_: stop.set())
+    handler_fn = load_handler()
+    sqs = boto3.client("sqs")  # AWS_ENDPOINT_URL points it (and the handler's S3 client) at moto
+    log.info("polling %s", args.queue_url)
+    poll(sqs, args.queue_url, handler_fn, stop)
+    log.info("stopped")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
