@@ -32,7 +32,7 @@ import sqlite3
 import subprocess
 import sys
 import tempfile
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from pathlib import Path
 
 DEFAULT_ENV_FILE = "/etc/clinic/clinic.env"
@@ -66,7 +66,7 @@ def load_env_file(path: str | None) -> None:
 
 
 def utc_stamp() -> str:
-    return datetime.now(timezone.utc).strftime("%Y%m%dT%H%M%SZ")
+    return datetime.now(UTC).strftime("%Y%m%dT%H%M%SZ")
 
 
 def log(msg: str) -> None:
@@ -108,6 +108,8 @@ def check_database(path: Path) -> dict[str, int]:
             )
         ]
         return {t: con.execute(f'SELECT count(*) FROM "{t}"').fetchone()[0] for t in tables}
+    except sqlite3.DatabaseError as exc:
+        raise BackupError(f"{path} is not a usable SQLite database: {exc}") from None
     finally:
         con.close()
 
@@ -200,8 +202,11 @@ def cmd_restore(args) -> int:
         log(f"downloading s3://{args.bucket}/{key}")
         client.download_file(args.bucket, key, str(packed))
         restored = tmp / "clinic.sqlite3"
-        with gzip.open(packed, "rb") as fin, restored.open("wb") as fout:
-            shutil.copyfileobj(fin, fout, 1024 * 1024)
+        try:
+            with gzip.open(packed, "rb") as fin, restored.open("wb") as fout:
+                shutil.copyfileobj(fin, fout, 1024 * 1024)
+        except (OSError, EOFError) as exc:
+            raise BackupError(f"cannot decompress {key}: {exc}") from None
         counts = check_database(restored)
         log(f"backup {key} passes integrity_check: {sum(counts.values())} rows in {len(counts)} tables")
 
@@ -236,8 +241,11 @@ def cmd_restore(args) -> int:
         finally:
             if not args.no_systemd:
                 systemctl("start")
-        print(json.dumps({"restored": key, "db": str(db), "moved_aside": str(aside) if aside else None,
-                          "row_counts": counts}))
+        print(
+            json.dumps(
+                {"restored": key, "db": str(db), "moved_aside": str(aside) if aside else None, "row_counts": counts}
+            )
+        )
         return 0
     finally:
         shutil.rmtree(tmp, ignore_errors=True)
@@ -322,9 +330,18 @@ def main(argv: list[str] | None = None) -> int:
     load_env_file(known.env_file)
     args = parser().parse_args(argv)
     try:
+        from botocore.exceptions import BotoCoreError, ClientError
+
+        aws_errors: tuple[type[Exception], ...] = (BotoCoreError, ClientError)
+    except ImportError:  # snapshot needs only the stdlib
+        aws_errors = ()
+    try:
         return args.func(args)
     except BackupError as exc:
         log(f"ERROR: {exc}")
+        return 1
+    except aws_errors as exc:
+        log(f"ERROR: AWS: {exc}")
         return 1
 
 

@@ -143,8 +143,15 @@ def third_party_wheels(python_version: str, platform: str) -> Path:
 
     def fill(work: Path) -> None:
         # pip itself too: the instance creates the venv --without-pip (no ensurepip needed).
-        args = ["download", "--requirement", str(APP_DIR / "requirements.txt"), f"pip=={_pip_version()}",
-                "--dest", str(work), "--only-binary=:all:"]
+        args = [
+            "download",
+            "--requirement",
+            str(APP_DIR / "requirements.txt"),
+            f"pip=={_pip_version()}",
+            "--dest",
+            str(work),
+            "--only-binary=:all:",
+        ]
         if platform != LOCAL:
             args += ["--platform", platform, "--implementation", "cp", "--python-version", python_version]
         print(f">> app wheelhouse: pip download for cp{python_version} on {platform}", file=sys.stderr)
@@ -226,9 +233,7 @@ def build(out: Path, python_version: str = DEFAULT_PYTHON_VERSION, platform: str
         script.chmod(0o755)
 
     target = python_version if platform != LOCAL else f"{python_version} (local)"
-    (out / "RELEASE").write_text(
-        f"{release_hash(python_version, platform)}\npython={target}\nplatform={platform}\n"
-    )
+    (out / "RELEASE").write_text(f"{release_hash(python_version, platform)}\npython={target}\nplatform={platform}\n")
     return out
 
 

@@ -125,9 +125,7 @@ def aws_env(moto_endpoint) -> dict[str, str]:
     """Environment for the installer: fake credentials, moto as every AWS endpoint."""
     import boto3
 
-    env = {
-        k: v for k, v in os.environ.items() if not k.startswith(("AWS_", "DJANGO_", "CLINIC_"))
-    }
+    env = {k: v for k, v in os.environ.items() if not k.startswith(("AWS_", "DJANGO_", "CLINIC_"))}
     env.update(
         AWS_ENDPOINT_URL=moto_endpoint,
         AWS_ACCESS_KEY_ID="testing",
@@ -286,7 +284,9 @@ def test_failed_run_reports_reason_and_keeps_the_install(installed, tmp_path):
     inst, _ = installed
     env_before = inst.env_file.read_bytes()
     reason = tmp_path / "reason"
-    result = inst.run("--reason-file", str(reason), secret_key_id="arn:aws:secretsmanager:sa-east-1:123456789012:secret:nope")
+    result = inst.run(
+        "--reason-file", str(reason), secret_key_id="arn:aws:secretsmanager:sa-east-1:123456789012:secret:nope"
+    )
     assert result.returncode == 1
     assert "ERROR install_clinic: secrets:" in result.stderr
     line = reason.read_text()
