@@ -7,8 +7,6 @@ LAMBDA_SRC = Path(__file__).resolve().parents[2] / "lambda_src"
 if str(LAMBDA_SRC) not in sys.path:
     sys.path.insert(0, str(LAMBDA_SRC))
 
-from processor_helpers import BUCKET
-
 
 @pytest.fixture
 def aws_env(monkeypatch):
@@ -27,6 +25,7 @@ def s3(aws_env):
     import boto3
     import handler
     from moto import mock_aws
+    from processor_helpers import BUCKET
 
     with mock_aws():
         handler._s3 = None
