@@ -118,6 +118,9 @@ def work_dir(db: Path) -> Path:
     """Temporary files live next to the database (the encrypted data volume), not in /tmp."""
     d = db.parent / ".backup-tmp"
     d.mkdir(mode=0o700, exist_ok=True)
+    if os.geteuid() == 0:  # a restore run by root must not lock the nightly backup (clinic) out
+        st = db.parent.stat()
+        os.chown(d, st.st_uid, st.st_gid)
     return d
 
 

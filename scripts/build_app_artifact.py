@@ -84,15 +84,19 @@ def _local_target() -> tuple[str, str]:
     return f"{sys.version_info.major}.{sys.version_info.minor}", sysconfig.get_platform()
 
 
-def _pip_version() -> str:
-    from importlib.metadata import version
+# pip for the instance's venv (created --without-pip): pinned, so every machine
+# builds the same release for the same hash.
+PIP_VERSION = "26.3"
 
-    return version("pip")
+
+def _pip_version() -> str:
+    return PIP_VERSION
 
 
 def deps_hash(python_version: str, platform: str) -> str:
     digest = hashlib.sha256((APP_DIR / "requirements.txt").read_bytes())
-    digest.update(f"\0{python_version}\0{platform}\0pip=={_pip_version()}".encode())
+    tags = ",".join(platform_tags(platform)) if platform != LOCAL else platform
+    digest.update(f"\0{python_version}\0{tags}\0pip=={_pip_version()}".encode())
     return digest.hexdigest()[:32]
 
 
@@ -106,6 +110,7 @@ def release_hash(python_version: str = DEFAULT_PYTHON_VERSION, platform: str = D
     """Hash of everything that goes into the release: use it as the CDK asset hash."""
     digest = hashlib.sha256()
     digest.update(f"{python_version}\0{platform}\0".encode())
+    digest.update(hashlib.sha256(Path(__file__).read_bytes()).digest())  # this builder
     _hash_files(digest, _app_source_files(), APP_DIR)
     _hash_files(digest, _userdata_files(), USERDATA_DIR)
     return digest.hexdigest()
@@ -138,6 +143,20 @@ def _cached_dir(key: str, fill) -> Path:  # noqa: ANN001
     return cached
 
 
+def platform_tags(platform: str) -> list[str]:
+    """manylinux_2_28_aarch64 -> itself and every older glibc tag (pip does not expand --platform).
+
+    Without the older tags pip skips e.g. a cffi release that ships only
+    manylinux2014 (= manylinux_2_17) wheels and picks an odd pre-release instead.
+    """
+    m = re.fullmatch(r"manylinux_2_(\d+)_(\w+)", platform)
+    if not m:
+        return [platform]
+    glibc_minor, arch = int(m[1]), m[2]
+    tags = [f"manylinux_2_{minor}_{arch}" for minor in range(glibc_minor, 16, -1)]
+    return tags + [f"manylinux2014_{arch}"]
+
+
 def third_party_wheels(python_version: str, platform: str) -> Path:
     """Cached directory with the wheels of clinic_app/requirements.txt (and their dependencies)."""
 
@@ -153,7 +172,9 @@ def third_party_wheels(python_version: str, platform: str) -> Path:
             "--only-binary=:all:",
         ]
         if platform != LOCAL:
-            args += ["--platform", platform, "--implementation", "cp", "--python-version", python_version]
+            for tag in platform_tags(platform):
+                args += ["--platform", tag]
+            args += ["--implementation", "cp", "--python-version", python_version]
         print(f">> app wheelhouse: pip download for cp{python_version} on {platform}", file=sys.stderr)
         _pip(*args)
 
