@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from decimal import Decimal
 from typing import ClassVar
 
 from django import forms
@@ -75,7 +76,11 @@ class AnimalForm(forms.ModelForm):
     age_years = forms.IntegerField(label="Idade estimada (anos)", required=False, min_value=0, max_value=80)
     age_months = forms.IntegerField(label="e meses", required=False, min_value=0, max_value=11)
     weight_kg = forms.DecimalField(label="Peso (kg)", required=False, max_digits=7, decimal_places=3,
-                                   localize=True, min_value=0.001, max_value=2000,
+                                   localize=True, min_value=Decimal("0.001"), max_value=Decimal("2000"),
+                                   error_messages={"min_value": "O peso deve ser maior que zero.",
+                                                   "max_value": "Peso acima de 2.000 kg: confira o valor.",
+                                                   "max_digits": "Peso acima de 2.000 kg: confira o valor.",
+                                                   "max_decimal_places": "Informe o peso com até 3 casas decimais."},
                                    widget=forms.TextInput(attrs={"inputmode": "decimal", "placeholder": "ex.: 12,5"}))
 
     class Meta:

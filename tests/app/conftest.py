@@ -1,0 +1,135 @@
+"""Fixtures for the clinic web app tests (pytest-django + moto S3)."""
+
+from __future__ import annotations
+
+import itertools
+
+import boto3
+import pytest
+from django.contrib.auth.models import Group, User
+from django.core.cache import cache
+from moto import mock_aws
+from registry import roles, s3
+from registry.models import Animal, Tutor
+from registry.validators import cpf_check_digits
+
+BUCKET = "test-clinic-photos"
+_counter = itertools.count(1)
+
+
+def make_cpf(n: int | None = None) -> str:
+    base = f"{(n if n is not None else next(_counter)) + 100000000:09d}"[-9:]
+    return base + cpf_check_digits(base)
+
+
+def make_chip(n: int | None = None) -> str:
+    return f"076{(n if n is not None else next(_counter)):012d}"
+
+
+@pytest.fixture(autouse=True)
+def _clean_state(settings):
+    """Fast hashing, a fresh cache and S3 client per test; fixed bucket/region."""
+    settings.PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
+    settings.PHOTO_BUCKET = BUCKET
+    settings.AWS_REGION = "us-east-1"
+    settings.AWS_ENDPOINT_URL = None
+    # The test client speaks plain HTTP; test_security.py covers the redirect.
+    settings.SECURE_SSL_REDIRECT = False
+    cache.clear()
+    s3.reset_client()
+    yield
+    s3.reset_client()
+
+
+def _user(username: str, group: str | None, **extra) -> User:
+    user = User.objects.create_user(username=username, password="senha-de-teste-123", **extra)
+    if group:
+        user.groups.add(Group.objects.get(name=group))
+    return user
+
+
+@pytest.fixture
+def reception_user(db):
+    return _user("recepcao", roles.RECEPTION)
+
+
+@pytest.fixture
+def vet_user(db):
+    return _user("vet", roles.VET)
+
+
+@pytest.fixture
+def admin_user(db):
+    return _user("gestor", roles.ADMIN, is_staff=True)
+
+
+@pytest.fixture
+def nobody_user(db):
+    return _user("semgrupo", None)
+
+
+def _client_for(client_factory, user):
+    c = client_factory()
+    c.force_login(user)
+    return c
+
+
+@pytest.fixture
+def reception_client(reception_user):
+    from django.test import Client
+
+    return _client_for(Client, reception_user)
+
+
+@pytest.fixture
+def vet_client(vet_user):
+    from django.test import Client
+
+    return _client_for(Client, vet_user)
+
+
+@pytest.fixture
+def admin_client_(admin_user):
+    from django.test import Client
+
+    return _client_for(Client, admin_user)
+
+
+@pytest.fixture
+def nobody_client(nobody_user):
+    from django.test import Client
+
+    return _client_for(Client, nobody_user)
+
+
+@pytest.fixture
+def make_tutor(db):
+    def factory(**kw) -> Tutor:
+        defaults = {"name": "Maria da Silva", "cpf": make_cpf(), "phone": "11987654321"}
+        defaults.update(kw)
+        return Tutor.objects.create(**defaults)
+
+    return factory
+
+
+@pytest.fixture
+def make_animal(db, make_tutor):
+    def factory(**kw) -> Animal:
+        if "tutor" not in kw:
+            kw["tutor"] = make_tutor()
+        defaults = {"name": "Thor", "species": Animal.Species.DOG, "sex": Animal.Sex.MALE}
+        defaults.update(kw)
+        return Animal.objects.create(**defaults)
+
+    return factory
+
+
+@pytest.fixture
+def s3_bucket():
+    """A moto S3 bucket; yields a boto3 client on it."""
+    with mock_aws():
+        s3.reset_client()
+        client = boto3.client("s3", region_name="us-east-1")
+        client.create_bucket(Bucket=BUCKET)
+        yield client
+    s3.reset_client()
