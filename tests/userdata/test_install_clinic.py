@@ -333,6 +333,14 @@ def test_through_nginx(installed, gunicorn, tmp_path):
         with pytest.raises(urllib.error.HTTPError) as err:
             urllib.request.build_opener(NoRedirect).open(req, timeout=5)
         assert err.value.code == 301 and err.value.headers["Location"].startswith(f"https://{HOST}/")
+        # ... and a viewer request that was HTTPS is not redirected again (no redirect loop):
+        # the sign-in redirect of an anonymous visitor, on the same scheme.
+        req = urllib.request.Request(base + "/", headers={"Host": HOST, "CloudFront-Forwarded-Proto": "https"})
+        with pytest.raises(urllib.error.HTTPError) as err:
+            urllib.request.build_opener(NoRedirect).open(req, timeout=5)
+        assert err.value.code == 302, err.value.headers
+        assert not err.value.headers["Location"].startswith("http://")
+        assert "Strict-Transport-Security" in err.value.headers
         assert (inst.data / "logs/nginx-access.log").exists()
     finally:
         stop(proc)
