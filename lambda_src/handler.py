@@ -141,6 +141,13 @@ def process_record(record: dict) -> str:
         result = imaging.process(body)
     except imaging.ImageRejected as rejected:
         return _fail(client, bucket, photo_id, source, rejected, fields, timings, started)
+    except Exception as exc:  # noqa: BLE001 - a file that trips a bug must not be retried forever
+        # imaging is pure (no AWS calls), so this is the file meeting a bug in
+        # our code or Pillow: the same bytes would fail the same way on every
+        # retry. Record it, and log it loudly (type only: no bytes, no name).
+        log.error("processing error", extra={"fields": {**fields, "exception": type(exc).__name__}})
+        rejected = imaging.ImageRejected("corrupt", "The image could not be processed.")
+        return _fail(client, bucket, photo_id, source, rejected, fields, timings, started)
     finally:
         del body
 
@@ -221,7 +228,7 @@ def _put_manifest(client, bucket, photo_id, status, source, renditions, error) -
     client.put_object(
         Bucket=bucket,
         Key=manifest_key(photo_id),
-        Body=json.dumps(manifest, ensure_ascii=False, sort_keys=True).encode("utf-8"),
+        Body=json.dumps(manifest, ensure_ascii=False).encode("utf-8"),
         ContentType="application/json",
         CacheControl=MANIFEST_CACHE_CONTROL,
     )

@@ -353,6 +353,7 @@ def process(data: bytes) -> Result:
     t["open"] = time.perf_counter()
 
     orientation = _orientation(_decode(im))
+    drafted = im.size != (src_w, src_h)  # JPEG decoded at 1/2, 1/4 or 1/8
     t["decode"] = time.perf_counter()
     base = _flatten(im)
     del im  # only `base` stays alive: a big PNG is not held twice
@@ -374,8 +375,8 @@ def process(data: bytes) -> Result:
     stored_target = (lh, lw) if swap else (lw, lh)
     if base.size != stored_target:
         large = _sharpen(finish(_resize(base, stored_target)))
-    else:
-        large = finish(base)
+    else:  # already the right size: a small original, or an exact DCT scale
+        large = _sharpen(finish(base)) if drafted else finish(base)
     t["large"] = time.perf_counter()
 
     # medium: from large.

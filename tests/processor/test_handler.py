@@ -266,6 +266,18 @@ def test_30mb_file_is_refused_by_head_without_download(s3):
     assert "25 MB" in m["error"]["message"]
 
 
+def test_a_bug_on_one_file_fails_it_instead_of_retrying_forever(s3, monkeypatch, capsys):
+    def boom(data):
+        raise ValueError("bug")
+
+    monkeypatch.setattr(handler.imaging, "process", boom)
+    assert upload(s3, "uploads/bug/a.jpg", pf.plain_jpeg())["failed"] == 1
+    assert assert_failed(s3, "bug", "corrupt")["error"]["message"] == "The image could not be processed."
+    err = [json.loads(line) for line in capsys.readouterr().out.splitlines()
+           if '"processing error"' in line]
+    assert err and err[0]["level"] == "ERROR" and err[0]["exception"] == "ValueError"
+
+
 # ------------------------------------------------------------------ routing
 
 def test_events_outside_uploads_write_nothing(s3):
