@@ -1,0 +1,347 @@
+"""Photo upload (presigned POST policy, confirm with HEAD) and manifest reconciliation against moto S3."""
+
+import base64
+import datetime
+import json
+
+import pytest
+from django.urls import reverse
+from django.utils import timezone
+from registry import s3
+from registry.models import AuditEntry, Photo
+
+from .conftest import BUCKET
+
+pytestmark = pytest.mark.django_db
+MB = 1024 * 1024
+
+
+@pytest.fixture
+def animal(make_animal):
+    return make_animal()
+
+
+def presign(c, animal, **kw):
+    data = {"filename": "Foto do Thor (1).JPG", "content_type": "image/jpeg", "size": 123456}
+    data.update(kw)
+    return c.post(reverse("photo_presign", args=[animal.pk]), data)
+
+
+def policy_of(response):
+    fields = response.json()["fields"]
+    return json.loads(base64.b64decode(fields["policy"]))
+
+
+def upload(s3_bucket, presigned, body=b"\xff\xd8\xff fake jpeg", content_type="image/jpeg"):
+    """What the browser does: put the object at the presigned key (moto does not enforce POST policies)."""
+    s3_bucket.put_object(Bucket=BUCKET, Key=presigned["fields"]["key"], Body=body, ContentType=content_type)
+
+
+def confirm(c, animal, token):
+    return c.post(reverse("photo_confirm", args=[animal.pk]), {"token": token})
+
+
+def put_manifest(s3_bucket, photo_id, manifest):
+    s3_bucket.put_object(Bucket=BUCKET, Key=f"processed/{photo_id}/manifest.json",
+                         Body=json.dumps(manifest).encode(), ContentType="application/json")
+
+
+def ok_manifest(photo_id, suffix="jpg"):
+    return {
+        "photo_id": photo_id, "status": "ok",
+        "source": {"key": f"uploads/{photo_id}/x.jpg", "bytes": 123456, "format": "jpeg", "width": 4000, "height": 3000},
+        "renditions": {
+            name: {"key": f"processed/{photo_id}/{name}-v2.{suffix}", "width": w, "height": w * 3 // 4,
+                   "bytes": w * 10, "content_type": "image/jpeg"}
+            for name, w in (("large", 1600), ("medium", 800), ("thumb", 240))
+        },
+        "error": None, "processed_at": "2026-01-01T12:00:00Z", "processor_version": "1.0.0",
+    }
+
+
+def failed_manifest(photo_id, code):
+    return {"photo_id": photo_id, "status": "failed", "source": {"key": f"uploads/{photo_id}/x.jpg"},
+            "renditions": {}, "error": {"code": code, "message": "cannot identify image file"},
+            "processed_at": "2026-01-01T12:00:00Z", "processor_version": "1.0.0"}
+
+
+# --- presigned POST policy ------------------------------------------------------
+
+def test_presigned_post_policy(reception_client, animal, s3_bucket):
+    before = datetime.datetime.now(datetime.UTC)
+    response = presign(reception_client, animal)
+    assert response.status_code == 200
+    data = response.json()
+    photo_id = data["photo_id"]
+    assert len(photo_id) == 32 and int(photo_id, 16) >= 0
+    key = data["fields"]["key"]
+    assert key == f"uploads/{photo_id}/Foto-do-Thor-1-.JPG"
+    assert data["fields"]["Content-Type"] == "image/jpeg"
+    assert data["url"] == f"https://{BUCKET}.s3.amazonaws.com/"
+
+    policy = policy_of(response)
+    conditions = policy["conditions"]
+    assert {"key": key} in conditions
+    assert {"bucket": BUCKET} in conditions
+    assert ["content-length-range", 1, 25 * MB] in conditions
+    assert ["starts-with", "$Content-Type", "image/"] in conditions
+    expiration = datetime.datetime.strptime(policy["expiration"], "%Y-%m-%dT%H:%M:%SZ").replace(tzinfo=datetime.UTC)
+    assert before < expiration <= before + datetime.timedelta(minutes=5, seconds=2)
+    assert data["fields"]["x-amz-algorithm"] == "AWS4-HMAC-SHA256"  # SigV4 (KMS-encrypted bucket)
+
+
+def test_each_presign_gets_a_new_server_generated_key(reception_client, animal, s3_bucket):
+    a = presign(reception_client, animal, filename="../../etc/passwd").json()
+    b = presign(reception_client, animal, filename="../../etc/passwd").json()
+    assert a["photo_id"] != b["photo_id"]
+    assert a["fields"]["key"] == f"uploads/{a['photo_id']}/passwd"
+
+
+@pytest.mark.parametrize(
+    ("kw", "message"),
+    [
+        ({"content_type": "application/pdf"}, "Escolha um arquivo de imagem (JPEG, PNG, WebP ou GIF)."),
+        ({"content_type": ""}, "Escolha um arquivo de imagem (JPEG, PNG, WebP ou GIF)."),
+        ({"size": 0}, "O arquivo está vazio."),
+        ({"size": 25 * MB + 1}, "A foto deve ter no máximo 25 MB."),
+    ],
+)
+def test_presign_refuses_bad_files(reception_client, animal, s3_bucket, kw, message):
+    response = presign(reception_client, animal, **kw)
+    assert response.status_code == 400
+    assert response.json() == {"error": message}
+
+
+def test_sanitise_filename():
+    assert s3.sanitise_filename("Fotografia ção/ñ.png") == "n.png"
+    assert s3.sanitise_filename("C:\\Users\\ana\\Gato Fofo.jpeg") == "Gato-Fofo.jpeg"
+    assert s3.sanitise_filename("...") == "foto"
+    assert len(s3.sanitise_filename("a" * 300 + ".jpg")) <= 100
+    assert s3.sanitise_filename("a" * 300 + ".jpg").endswith(".jpg")
+
+
+def test_presign_url_with_custom_endpoint(reception_client, animal, settings, s3_bucket):
+    settings.AWS_ENDPOINT_URL = "http://127.0.0.1:5999"
+    s3.reset_client()
+    data = presign(reception_client, animal).json()
+    assert data["url"] == f"http://127.0.0.1:5999/{BUCKET}"
+
+
+# --- confirm ------------------------------------------------------------------------
+
+def test_confirm_records_a_pending_primary_photo(reception_client, animal, s3_bucket):
+    data = presign(reception_client, animal).json()
+    upload(s3_bucket, data)
+    response = confirm(reception_client, animal, data["token"])
+    assert response.status_code == 201
+    body = response.json()
+    assert body["status"] == "pending" and body["photo_id"] == data["photo_id"]
+    assert body["status_url"] == reverse("photo_status", args=[data["photo_id"]])
+    assert 'data-photo-status="pending"' in body["html"] and "processando…" in body["html"]
+    photo = Photo.objects.get(photo_id=data["photo_id"])
+    assert photo.status == "pending" and photo.is_primary
+    assert photo.key == data["fields"]["key"]
+    assert photo.original_name == "Foto do Thor (1).JPG"
+    assert photo.size == len(b"\xff\xd8\xff fake jpeg") and photo.content_type == "image/jpeg"
+    assert photo.uploaded_by.username == "recepcao"
+    assert AuditEntry.objects.filter(object_type="animal", object_id=animal.pk, action="photo").exists()
+    # confirming twice is harmless
+    again = confirm(reception_client, animal, data["token"])
+    assert again.status_code == 200 and Photo.objects.count() == 1
+    # a second photo is not primary
+    data2 = presign(reception_client, animal).json()
+    upload(s3_bucket, data2)
+    confirm(reception_client, animal, data2["token"])
+    assert not Photo.objects.get(photo_id=data2["photo_id"]).is_primary
+
+
+def test_confirm_without_upload_is_refused(reception_client, animal, s3_bucket):
+    data = presign(reception_client, animal).json()
+    response = confirm(reception_client, animal, data["token"])
+    assert response.status_code == 400
+    assert response.json()["error"] == "O arquivo não chegou ao armazenamento. Tente enviar de novo."
+    assert not Photo.objects.exists()
+
+
+def test_confirm_refuses_non_image_and_deletes_it(reception_client, animal, s3_bucket):
+    data = presign(reception_client, animal).json()
+    upload(s3_bucket, data, body=b"%PDF-1.4", content_type="application/pdf")
+    response = confirm(reception_client, animal, data["token"])
+    assert response.status_code == 400
+    assert response.json()["error"] == "O arquivo enviado não é uma imagem."
+    assert s3.head(data["fields"]["key"]) is None
+    assert not Photo.objects.exists()
+
+
+def test_confirm_refuses_too_large(reception_client, animal, s3_bucket, settings):
+    settings.PHOTO_MAX_BYTES = 10  # moto ignores the POST policy, so the app's HEAD check must hold
+    data = presign(reception_client, animal, size=5).json()
+    upload(s3_bucket, data, body=b"x" * 11)
+    response = confirm(reception_client, animal, data["token"])
+    assert response.status_code == 400
+    assert response.json()["error"] == "A foto deve ter entre 1 byte e 25 MB."
+    assert not Photo.objects.exists()
+
+
+def test_confirm_refuses_tampered_or_foreign_tokens(reception_client, vet_client, animal, make_animal, s3_bucket):
+    data = presign(reception_client, animal).json()
+    upload(s3_bucket, data)
+    assert confirm(reception_client, animal, data["token"] + "x").status_code == 400
+    other = make_animal(name="Outro")
+    assert confirm(reception_client, other, data["token"]).status_code == 403
+    assert confirm(vet_client, animal, data["token"]).status_code == 403  # another user's upload
+    assert not Photo.objects.exists()
+
+
+# --- reconciliation -----------------------------------------------------------------
+
+@pytest.fixture
+def pending(reception_client, animal, s3_bucket):
+    data = presign(reception_client, animal).json()
+    upload(s3_bucket, data)
+    assert confirm(reception_client, animal, data["token"]).status_code == 201
+    return Photo.objects.get(photo_id=data["photo_id"])
+
+
+def status(c, photo):
+    response = c.get(reverse("photo_status", args=[photo.photo_id]))
+    assert response.status_code == 200
+    assert response["Cache-Control"].startswith("max-age=0")
+    return response.json()
+
+
+def test_pending_until_manifest_then_ok(reception_client, pending, s3_bucket):
+    assert status(reception_client, pending) == {
+        "photo_id": pending.photo_id, "status": "pending", "error": None,
+        "thumb_url": None, "medium_url": None, "large_url": None}
+    put_manifest(s3_bucket, pending.photo_id, ok_manifest(pending.photo_id))
+    body = status(reception_client, pending)
+    assert body["status"] == "ok" and body["error"] is None
+    # rendition keys come from the manifest, not hard-coded
+    assert f"processed/{pending.photo_id}/thumb-v2.jpg" in body["thumb_url"]
+    assert f"processed/{pending.photo_id}/large-v2.jpg" in body["large_url"]
+    assert "X-Amz-Expires=600" in body["thumb_url"] and "X-Amz-Signature" in body["thumb_url"]
+    pending.refresh_from_db()
+    assert pending.status == "ok"
+    assert pending.renditions["medium"]["key"] == f"processed/{pending.photo_id}/medium-v2.jpg"
+    assert pending.manifest["processor_version"] == "1.0.0"
+    assert pending.processed_at is not None
+    # the presigned thumbnail actually resolves against the bucket
+    s3_bucket.put_object(Bucket=BUCKET, Key=pending.renditions["thumb"]["key"], Body=b"jpeg")
+    # stored once: a later manifest change is ignored and S3 is no longer read
+    put_manifest(s3_bucket, pending.photo_id, failed_manifest(pending.photo_id, "corrupt"))
+    assert status(reception_client, pending)["status"] == "ok"
+    pending.refresh_from_db()
+    assert pending.status == "ok"
+
+
+def test_detail_page_shows_thumbnail_once_ok(reception_client, pending, s3_bucket, animal):
+    html = reception_client.get(reverse("animal_detail", args=[animal.pk])).content.decode()
+    assert 'data-photo-status="pending"' in html and "processando…" in html
+    assert 'id="photo-input"' in html and 'accept="image/*"' in html
+    put_manifest(s3_bucket, pending.photo_id, ok_manifest(pending.photo_id))
+    status(reception_client, pending)
+    html = reception_client.get(reverse("animal_detail", args=[animal.pk])).content.decode()
+    assert 'data-photo-status="ok"' in html and 'class="photo-thumb"' in html
+    assert f"processed/{pending.photo_id}/thumb-v2.jpg" in html
+
+
+@pytest.mark.parametrize(
+    ("code", "message"),
+    [
+        ("unsupported", "Formato não suportado: envie uma foto JPEG, PNG, WebP ou GIF."),
+        ("corrupt", "O arquivo está corrompido ou não é uma imagem válida."),
+        ("too_large", "A imagem é grande demais para ser processada (máximo 25 MB)."),
+        ("something_new", "Não foi possível processar a foto."),
+    ],
+)
+def test_pending_to_failed_with_portuguese_reason(reception_client, pending, s3_bucket, animal, code, message):
+    put_manifest(s3_bucket, pending.photo_id, failed_manifest(pending.photo_id, code))
+    body = status(reception_client, pending)
+    assert body["status"] == "failed" and body["error"] == message and body["thumb_url"] is None
+    pending.refresh_from_db()
+    assert pending.status == "failed" and pending.error_code == code
+    assert pending.error_message == "cannot identify image file"  # the processor's own text, kept for support
+    assert pending.renditions == {}
+    html = reception_client.get(reverse("animal_detail", args=[animal.pk])).content.decode()
+    assert 'data-photo-status="failed"' in html and message.replace("'", "&#x27;") in html
+
+
+def test_manifest_for_another_photo_is_treated_as_failed(reception_client, pending, s3_bucket):
+    put_manifest(s3_bucket, pending.photo_id, ok_manifest("someoneelse"))
+    assert status(reception_client, pending)["status"] == "failed"
+
+
+def test_ok_manifest_without_renditions_is_failed(reception_client, pending, s3_bucket):
+    manifest = ok_manifest(pending.photo_id)
+    del manifest["renditions"]["thumb"]
+    put_manifest(s3_bucket, pending.photo_id, manifest)
+    assert status(reception_client, pending)["status"] == "failed"
+
+
+def test_unreadable_manifest_keeps_pending(reception_client, pending, s3_bucket):
+    s3_bucket.put_object(Bucket=BUCKET, Key=f"processed/{pending.photo_id}/manifest.json", Body=b"{not json")
+    assert status(reception_client, pending)["status"] == "pending"
+
+
+def test_pending_too_long_is_reported_but_not_stored(reception_client, pending, s3_bucket):
+    Photo.objects.filter(pk=pending.pk).update(uploaded_at=timezone.now() - datetime.timedelta(minutes=11))
+    body = status(reception_client, pending)
+    assert body["status"] == "failed"
+    assert body["error"] == "O processamento da foto está demorando mais que o esperado. Tente enviar de novo."
+    pending.refresh_from_db()
+    assert pending.status == "pending"
+    # a late manifest still reconciles
+    put_manifest(s3_bucket, pending.photo_id, ok_manifest(pending.photo_id))
+    assert status(reception_client, pending)["status"] == "ok"
+
+
+def test_s3_outage_during_poll_answers_503_pending(reception_client, pending, monkeypatch):
+    def boom(photo_id):
+        raise RuntimeError("network down")
+
+    monkeypatch.setattr(s3, "read_manifest", boom)
+    response = reception_client.get(reverse("photo_status", args=[pending.photo_id]))
+    assert response.status_code == 503
+    assert response.json()["status"] == "pending"
+
+
+# --- gallery actions -----------------------------------------------------------------
+
+def test_set_primary_and_delete(reception_client, animal, s3_bucket):
+    ids = []
+    for _ in range(3):
+        data = presign(reception_client, animal).json()
+        upload(s3_bucket, data)
+        confirm(reception_client, animal, data["token"])
+        ids.append(data["photo_id"])
+    first, second, third = (Photo.objects.get(photo_id=i) for i in ids)
+    assert first.is_primary
+    response = reception_client.post(reverse("photo_set_primary", args=[second.photo_id]))
+    assert response.status_code == 302
+    assert list(Photo.objects.filter(is_primary=True).values_list("photo_id", flat=True)) == [second.photo_id]
+    # deleting the primary promotes the oldest remaining photo and removes the S3 objects
+    put_manifest(s3_bucket, second.photo_id, ok_manifest(second.photo_id))
+    assert reception_client.post(reverse("photo_delete", args=[second.photo_id])).status_code == 302
+    assert not Photo.objects.filter(photo_id=second.photo_id).exists()
+    assert Photo.objects.get(photo_id=first.photo_id).is_primary
+    assert s3.head(second.key) is None and s3.head(f"processed/{second.photo_id}/manifest.json") is None
+    assert AuditEntry.objects.filter(object_type="animal", object_id=animal.pk, action="photo",
+                                     new_value="Excluída").exists()
+
+
+def test_gallery_actions_are_post_only(reception_client, pending):
+    assert reception_client.get(reverse("photo_delete", args=[pending.photo_id])).status_code == 405
+    assert reception_client.get(reverse("photo_set_primary", args=[pending.photo_id])).status_code == 405
+
+
+def test_list_and_detail_render_without_s3_credentials(reception_client, pending, monkeypatch):
+    """Presigning failures (no credentials) must not break pages."""
+    Photo.objects.filter(pk=pending.pk).update(status="ok", renditions=ok_manifest(pending.photo_id)["renditions"])
+
+    def no_creds(key):
+        raise RuntimeError("Unable to locate credentials")
+
+    monkeypatch.setattr(s3, "presigned_get", no_creds)
+    assert reception_client.get(reverse("animal_list")).status_code == 200
+    assert reception_client.get(reverse("animal_detail", args=[pending.animal_id])).status_code == 200
