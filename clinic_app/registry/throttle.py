@@ -17,10 +17,10 @@ LOCKED_MESSAGE = (
 
 
 def client_ip(request) -> str:
-    # REMOTE_ADDR is the nginx on the same host; it passes the client in X-Real-IP.
-    # Only trust forwarded headers from loopback.
-    remote = request.META.get("REMOTE_ADDR", "")
-    if remote in ("127.0.0.1", "::1"):
+    # nginx on the same host passes the client in X-Real-IP; trust forwarded
+    # headers only from loopback or a unix socket (gunicorn leaves REMOTE_ADDR empty).
+    remote = request.META.get("REMOTE_ADDR", "") or ""
+    if remote in ("127.0.0.1", "::1", ""):
         real = request.META.get("HTTP_X_REAL_IP") or ""
         if not real:
             forwarded = request.META.get("HTTP_X_FORWARDED_FOR", "")
