@@ -94,9 +94,9 @@ def process_record(record: dict) -> str:
     key = unquote_plus(raw_key)
     photo_id = photo_id_of(key)
     if not bucket or photo_id is None or not event_name.startswith("ObjectCreated"):
-        # No key in the log: outside uploads/ it is none of our business.
-        log.info("ignored", extra={"fields": {"event_name": event_name,
-                                              "prefix": key.split("/", 1)[0]}})
+        # No key in the log: it may hold a file name, i.e. personal data.
+        reason = "event type" if photo_id is not None else "not uploads/<photo_id>/<name>"
+        log.info("ignored", extra={"fields": {"event_name": event_name, "reason": reason}})
         return "skipped"
 
     fields = {"photo_id": photo_id}
