@@ -153,6 +153,8 @@ CACHES = {
     }
 }
 
+# Database sessions (not cached_db: the cache is per gunicorn worker, so a
+# sign-out would not reach the other workers' cached copies).
 SESSION_COOKIE_AGE = 60 * 60 * 12
 SESSION_EXPIRE_AT_BROWSER_CLOSE = True
 

@@ -132,6 +132,8 @@ class AnimalForm(forms.ModelForm):
 
 
 class AnimalSearchForm(forms.Form):
+    ACTIVE_CHOICES = (("1", "Ativos"), ("0", "Arquivados"), ("all", "Todos"))
+    PER_PAGE_CHOICES = ((10, "10"), (25, "25"), (50, "50"), (100, "100"))
     q = forms.CharField(label="Buscar", required=False, max_length=100,
                         widget=forms.SearchInput(attrs={
                             "placeholder": "Nome do animal ou tutor, CPF, telefone, microchip",
@@ -139,9 +141,9 @@ class AnimalSearchForm(forms.Form):
     species = forms.ChoiceField(label="Espécie", required=False,
                                 choices=[("", "Todas")] + list(Animal.Species.choices))
     active = forms.ChoiceField(label="Situação", required=False, initial="1",
-                               choices=[("1", "Ativos"), ("0", "Arquivados"), ("all", "Todos")])
+                               choices=ACTIVE_CHOICES)
     per_page = forms.TypedChoiceField(label="Por página", required=False, coerce=int, empty_value=25,
-                                      choices=[(10, "10"), (25, "25"), (50, "50"), (100, "100")])
+                                      choices=PER_PAGE_CHOICES)
 
 
 class TutorSearchForm(forms.Form):

@@ -78,10 +78,17 @@ def animal_queryset(q: str = "", species: str = "", active: str = "1") -> QueryS
     return qs.order_by("search_name", "id")
 
 
+LIST_FIELDS = ("id", "name", "species", "breed", "microchip", "is_active", "deceased", "tutor_id",
+               "tutor__id", "tutor__name", "tutor__phone")
+
+
 def with_list_relations(qs: QuerySet) -> QuerySet:
-    """Tutor joined, primary photo prefetched: a constant number of queries."""
-    return qs.select_related("tutor").prefetch_related(
-        Prefetch("photos", queryset=Photo.objects.filter(is_primary=True), to_attr="primary_photos")
+    """Tutor joined, primary photo prefetched: a constant number of queries.
+    Only the columns the list shows are loaded."""
+    photos = Photo.objects.filter(is_primary=True).only("id", "photo_id", "animal_id", "status", "is_primary",
+                                                          "renditions")
+    return qs.select_related("tutor").only(*LIST_FIELDS).prefetch_related(
+        Prefetch("photos", queryset=photos, to_attr="primary_photos")
     )
 
 
@@ -98,17 +105,20 @@ class DeferredJoinPaginator(Paginator):
 
     PROBE_LIMIT = 5000
 
-    def __init__(self, object_list, per_page, *, load=None, **kwargs):
+    def __init__(self, object_list, per_page, *, load=None, probe=True, **kwargs):
         super().__init__(object_list, per_page, **kwargs)
         self.load = load or (lambda qs: qs)
+        self.probe = probe  # off for the unfiltered list: COUNT(*) on the index is cheaper
 
     @cached_property
     def _probe(self) -> list:
+        if not self.probe:
+            return []
         return list(self.object_list.values_list("pk", flat=True)[: self.PROBE_LIMIT + 1])
 
     @cached_property
     def count(self) -> int:
-        if len(self._probe) <= self.PROBE_LIMIT:
+        if self.probe and len(self._probe) <= self.PROBE_LIMIT:
             return len(self._probe)
         return self.object_list.count()
 

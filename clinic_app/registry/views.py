@@ -105,12 +105,15 @@ def _animal_rows(animals) -> list[dict]:
 def animal_list(request):
     form, params = _search_params(request)
     qs = search.animal_queryset(params["q"], params["species"], params["active"])
-    paginator = search.DeferredJoinPaginator(qs, params["per_page"], load=search.with_list_relations)
+    paginator = search.DeferredJoinPaginator(qs, params["per_page"], load=search.with_list_relations,
+                                             probe=bool(params["q"]))
     page = paginator.get_page(request.GET.get("page"))
     rows = _animal_rows(page.object_list)
     query = {k: v for k, v in request.GET.items() if k != "page" and v}
     return render(request, "registry/animal_list.html", {
         "form": form, "page": page, "rows": rows, "params": params,
+        "species_choices": Animal.Species.choices, "active_choices": AnimalSearchForm.ACTIVE_CHOICES,
+        "per_page_choices": AnimalSearchForm.PER_PAGE_CHOICES,
         "query": urlencode(query), "export_query": urlencode({k: v for k, v in query.items() if k != "per_page"}),
     })
 

@@ -186,4 +186,5 @@ class Command(BaseCommand):
         if connection.vendor == "sqlite":
             with connection.cursor() as cursor:
                 cursor.execute("ANALYZE")  # planner statistics for the new volume
-        self.stdout.write(self.style.SUCCESS(f"Criados {n_tutors} tutores e {n_animals} animais."))
+        if options["verbosity"]:
+            self.stdout.write(self.style.SUCCESS(f"Criados {n_tutors} tutores e {n_animals} animais."))
