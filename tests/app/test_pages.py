@@ -224,3 +224,10 @@ def test_microchip_search_uses_index(db, dataset):
 
     plan = animal_queryset("076000000000001").explain()
     assert "microchip" in plan
+
+
+def test_result_count_wording(reception_client, dataset):
+    html = reception_client.get(reverse("animal_list")).content.decode()
+    assert "3 animais encontrados" in html
+    html = reception_client.get(reverse("animal_list"), {"q": "rex"}).content.decode()
+    assert "1 animal encontrado" in html

@@ -83,7 +83,9 @@
         if (card && !gallery.querySelector('[data-photo-id="' + result.photo_id + '"]')) {
           gallery.appendChild(card);
           if (emptyEl) { emptyEl.hidden = true; }
-          watch(card);
+          watch(card, function (data) {
+            say(data.status === "ok" ? "Foto processada." : "", false);
+          });
         }
         say("Foto enviada; processando…");
       })
@@ -123,7 +125,7 @@
     }
   }
 
-  function watch(card) {
+  function watch(card, done) {
     var url = card.getAttribute("data-status-url");
     var delay = 1500;
     var maxDelay = 15000;
@@ -134,7 +136,10 @@
           if (data.status === "pending") {
             delay = Math.min(Math.round(delay * 1.3), maxDelay);
             setTimeout(poll, delay);
-          } else { render(card, data); }
+          } else {
+            render(card, data);
+            if (done) { done(data); }
+          }
         })
         .catch(function () { delay = Math.min(delay * 2, maxDelay); setTimeout(poll, delay); });
     }
