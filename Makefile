@@ -73,3 +73,10 @@ bench: venv
 clean:
 	rm -rf cdk.out .layer-build build .pytest_cache .ruff_cache
 	find . -name __pycache__ -type d -prune -not -path './$(VENV)/*' -not -path './node_modules/*' -exec rm -rf {} +
+
+diagram: venv
+	@command -v dot >/dev/null || { echo ">> installing Graphviz"; apt-get update -qq && apt-get install -y -qq graphviz >/dev/null; }
+	@$(PY) scripts/architecture_diagram.py
+
+snapshot: venv
+	@$(PY) scripts/template_snapshot.py --update

@@ -8,12 +8,15 @@ from aws_cdk import aws_ec2 as ec2
 from aws_cdk import aws_events as events
 from aws_cdk import aws_iam as iam
 from aws_cdk import aws_kms as kms
+from aws_cdk import aws_secretsmanager as secretsmanager
 from constructs import Construct
 
 from . import bootstrap
+from .app_release import release_asset
 from .config import ClinicConfig
 from .nag import acknowledge
 from .network import VPC_CIDR, Network
+from .photo_storage import BACKUPS_PREFIX, PROCESSED_PREFIX, UPLOADS_PREFIX, PhotoStorage
 
 # Resolved by EC2 when the instance launches, not by CloudFormation on every
 # deploy: a new AMI release must never replace the instance that holds the volume.
@@ -128,6 +131,79 @@ class ClinicServer(Construct):
         }
         self._snapshot_schedule()
         self._acknowledge_findings()
+
+    def install_app(self, *, storage: PhotoStorage, allowed_hosts: list[str], csrf_origins: list[str]) -> None:
+        """Secrets, least-privilege access to the bucket, and the release installed by cfn-init."""
+        self.secret_key = secretsmanager.Secret(
+            self,
+            "DjangoSecretKey",
+            description="Django SECRET_KEY of the clinic app (read by the instance at install time)",
+            generate_secret_string=secretsmanager.SecretStringGenerator(password_length=64, exclude_punctuation=True),
+            removal_policy=RemovalPolicy.RETAIN,
+        )
+        self.admin_password = secretsmanager.Secret(
+            self,
+            "AdminPassword",
+            description="Password of the first clinic administrator (user 'admin'); change it after first sign-in",
+            generate_secret_string=secretsmanager.SecretStringGenerator(
+                password_length=20, exclude_characters="\"'\\`/@ ", require_each_included_type=True
+            ),
+            removal_policy=RemovalPolicy.RETAIN,
+        )
+        for secret, why in (
+            (self.secret_key, "Rotating the Django key signs every user out and must be coordinated with a "
+                              "re-run of the installer; docs/operations.md describes the manual rotation."),
+            (self.admin_password, "A one-time first sign-in password: the administrator changes it in the app, "
+                                  "after which the secret is no longer the live credential."),
+        ):
+            acknowledge(secret, "AwsSolutions-SMG4", why)
+
+        self._grant_app_access(storage)
+        release = release_asset(self, "AppRelease")
+        release_dir = f"/opt/clinic/releases/{release.asset_hash}"
+        command = " ".join(
+            [
+                f"{release_dir}/install_clinic.sh",
+                f"--release {release_dir}",
+                f"--bucket {storage.bucket_name}",
+                f"--region {Aws.REGION}",
+                f"--allowed-hosts {','.join(allowed_hosts)}",
+                *([f"--csrf-origins {','.join(csrf_origins)}"] if csrf_origins else []),
+                f"--secret-key-secret-id {self.secret_key.secret_arn}",
+                f"--admin-secret-id {self.admin_password.secret_arn}",
+                f"--reason-file {bootstrap.REASON_FILE}",
+            ]
+        )
+        self.init_configs["install"] = ec2.InitConfig(
+            [
+                ec2.InitSource.from_existing_asset(release_dir, release),
+                # Installs, migrates (after a backup), and returns only once
+                # /healthz answers 200 through nginx: the signal follows it.
+                ec2.InitCommand.shell_command(command, key="10-install-clinic"),
+            ]
+        )
+
+    def _grant_app_access(self, storage: PhotoStorage) -> None:
+        """Exactly what the app needs on the bucket, by prefix; nothing can delete."""
+        statements = [
+            # Presigned POSTs are signed with these credentials; HEAD (GetObject)
+            # confirms an upload's size and type before the app records it.
+            ("PresignAndConfirmUploads", ["s3:PutObject", "s3:GetObject"], [storage.object_arn(UPLOADS_PREFIX)], None),
+            ("ReadRenditions", ["s3:GetObject"], [storage.object_arn(PROCESSED_PREFIX)], None),
+            ("DatabaseBackups", ["s3:PutObject", "s3:GetObject"], [storage.object_arn(BACKUPS_PREFIX)], None),
+            ("ListOwnBackups", ["s3:ListBucket"], [storage.bucket_arn], {"StringLike": {"s3:prefix": [f"{BACKUPS_PREFIX}*"]}}),
+            ("ReadAppSecrets", ["secretsmanager:GetSecretValue"], [self.secret_key.secret_arn, self.admin_password.secret_arn], None),
+        ]
+        for sid, actions, resources, conditions in statements:
+            self.role.add_to_policy(iam.PolicyStatement(sid=sid, actions=actions, resources=resources, conditions=conditions))
+        policy = self.role.node.find_child("DefaultPolicy")
+        bucket = f"arn:<AWS::Partition>:s3:::{Stack.of(self).stack_name.lower()}-photos-<AWS::AccountId>-<AWS::Region>"
+        for prefix, why in (
+            (UPLOADS_PREFIX, "presigns uploads to server-generated keys under uploads/ and HEADs them to confirm"),
+            (PROCESSED_PREFIX, "reads any photo's renditions and manifest under processed/"),
+            (BACKUPS_PREFIX, "writes and reads its own database backups under backups/ (ListBucket is limited to that prefix too)"),
+        ):
+            acknowledge(policy, f"AwsSolutions-IAM5[Resource::{bucket}/{prefix}*]", f"The clinic app {why}; the wildcard is that prefix only.")
 
     def finish_bootstrap(self) -> None:
         """Attach the cfn-init metadata once every concern has added its config."""

@@ -36,6 +36,15 @@ class ClinicStack(Stack):
             log_bucket=self.storage.log_bucket,
             config=config,
         )
+        # Only CloudFront reaches the instance, and it forwards the viewer's Host:
+        # the distribution's own *.cloudfront.net name, or the custom domain.
+        # (Its exact name would make a cycle: instance -> distribution -> instance.)
+        allowed_hosts = [config.custom_domain] if config.custom_domain else [".cloudfront.net"]
+        self.server.install_app(
+            storage=self.storage,
+            allowed_hosts=allowed_hosts,
+            csrf_origins=[f"https://{config.custom_domain}"] if config.custom_domain else [],
+        )
         self.server.finish_bootstrap()
         self.storage.allow_browser_uploads_from([self.front_door.origin, *config.extra_cors_origins])
 
@@ -51,3 +60,9 @@ class ClinicStack(Stack):
         CfnOutput(self, "ProcessorFunctionName", value=self.processor.function.function_name)
         CfnOutput(self, "FailedEventsQueueUrl", value=self.processor.failures.queue_url)
         CfnOutput(self, "DataVolumeId", value=self.server.data_volume.volume_id)
+        CfnOutput(
+            self,
+            "AdminPasswordSecretArn",
+            value=self.server.admin_password.secret_arn,
+            description="First sign-in: user 'admin'; read the password with aws secretsmanager get-secret-value",
+        )
