@@ -17,6 +17,7 @@ from __future__ import annotations
 import re
 
 from django.core.paginator import Page, Paginator
+from django.db import connection
 from django.db.models import Prefetch, Q, QuerySet
 from django.utils.functional import cached_property
 
@@ -34,8 +35,12 @@ def is_numeric_query(q: str) -> bool:
 
 
 def _prefix(field: str, digits: str) -> Q:
-    # ':' sorts right after '9' in ASCII: [d, d + ':') holds every string starting with d.
-    return Q(**{f"{field}__gte": digits, f"{field}__lt": digits + ":"})
+    if connection.vendor == "sqlite":
+        # SQLite's LIKE cannot use the index; with its byte-wise (BINARY) collation
+        # ':' sorts right after '9', so [d, d + ':') holds every string starting with d.
+        return Q(**{f"{field}__gte": digits, f"{field}__lt": digits + ":"})
+    # Other databases may use linguistic collations (ranges would be wrong): LIKE 'd%'.
+    return Q(**{f"{field}__startswith": digits})
 
 
 def tutor_q(q: str) -> Q:

@@ -52,10 +52,10 @@ def perm(codename: str):
 @require_GET
 def healthz(request):
     try:
-        with connection.cursor() as cursor:
+        with transaction.atomic(), connection.cursor() as cursor:  # a failure leaves no aborted transaction
             cursor.execute("SELECT 1")
             cursor.fetchone()
-        Animal.objects.only("id").first()  # schema is migrated and readable
+            Animal.objects.only("id").first()  # schema is migrated and readable
     except Exception:
         log.exception("healthz: database unusable")
         return HttpResponse("database unavailable\n", status=503, content_type="text/plain")
