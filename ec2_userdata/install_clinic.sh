@@ -43,6 +43,7 @@ admin_secret_id=""
 admin_password_file=""
 https=1
 http_port=80
+trusted_proxies=10.0.0.0/8,172.16.0.0/12,192.168.0.0/16
 health_timeout=120
 reason_file=""
 no_systemd=0
@@ -70,6 +71,9 @@ Usage: $0 --bucket B --region R --allowed-hosts H[,H...] (--secret-key-secret-id
   --admin-password-file FILE ... or a file holding it (tests)
   --https 0|1                CLINIC_HTTPS (default: $https)
   --http-port PORT           nginx listen port (default: $http_port)
+  --trusted-proxy-cidr C,C   addresses of the proxies in front of nginx (CloudFront's VPC origin
+                             ENIs: the VPC CIDR); nginx takes the viewer's address from
+                             X-Forwarded-For after them (default: $trusted_proxies)
   --health-timeout SECONDS   how long to wait for /healthz (default: $health_timeout)
   --reason-file FILE         on failure, write a one-line reason here (for cfn-signal --reason)
   --no-systemd               write units and configs but call neither systemctl nor nginx; no health wait
@@ -100,6 +104,7 @@ while [[ $# -gt 0 ]]; do
         --admin-password-file) need_arg "$@"; admin_password_file=$2; shift 2 ;;
         --https) need_arg "$@"; https=$2; shift 2 ;;
         --http-port) need_arg "$@"; http_port=$2; shift 2 ;;
+        --trusted-proxy-cidr) need_arg "$@"; trusted_proxies=$2; shift 2 ;;
         --health-timeout) need_arg "$@"; health_timeout=$2; shift 2 ;;
         --reason-file) need_arg "$@"; reason_file=$2; shift 2 ;;
         --no-systemd) no_systemd=1; shift ;;
@@ -127,6 +132,7 @@ data_dir=$(realpath -m -- "$data_dir")
 [[ $https == 0 || $https == 1 ]] || usage_error "--https must be 0 or 1"
 [[ $http_port =~ ^[0-9]+$ ]] || usage_error "--http-port must be a number"
 [[ $health_timeout =~ ^[0-9]+$ ]] || usage_error "--health-timeout must be a whole number of seconds"
+[[ $trusted_proxies =~ ^[0-9a-fA-F.:/]+(,[0-9a-fA-F.:/]+)*$ ]] || usage_error "--trusted-proxy-cidr must be a comma-separated list of CIDRs"
 backup_bucket=${backup_bucket:-$bucket}
 [[ $backup_prefix == */ ]] || backup_prefix="$backup_prefix/"
 if [[ -z $csrf_origins ]]; then
@@ -384,7 +390,13 @@ for unit in clinic-gunicorn.service clinic-backup.service clinic-backup.timer; d
     render "$unit" | write_file "$systemd_dir/$unit" 0644 root:root
     units_changed=$((units_changed | changed))
 done
-render nginx-clinic.conf | write_file "$nginx_conf" 0644 root:root
+# One `set_real_ip_from` line per trusted proxy range, in place of the placeholder line.
+real_ip_lines=""
+IFS=, read -r -a _cidrs <<<"$trusted_proxies"
+for c in "${_cidrs[@]}"; do real_ip_lines+="    set_real_ip_from $c;"$'\n'; done
+render nginx-clinic.conf | while IFS= read -r line; do
+    if [[ $line == *@SET_REAL_IP_FROM@* ]]; then printf '%s' "$real_ip_lines"; else printf '%s\n' "$line"; fi
+done | write_file "$nginx_conf" 0644 root:root
 nginx_changed=$changed
 render logrotate-clinic | write_file "$logrotate_conf" 0644 root:root
 

@@ -164,6 +164,8 @@ class Install:
             "--secret-key-secret-id", secret_key_id or self.env["TEST_SECRET_KEY_ARN"],
             "--admin-secret-id", self.env["TEST_ADMIN_ARN"],
             "--http-port", str(self.http_port),
+            # The test's requests come from loopback, standing in for CloudFront's VPC origin.
+            "--trusted-proxy-cidr", "127.0.0.1/32,10.0.0.0/8",
             *extra,
         ]  # fmt: skip
         return subprocess.run(cmd, env=self.env, capture_output=True, text=True, timeout=600, check=False)
@@ -341,7 +343,29 @@ def test_through_nginx(installed, gunicorn, tmp_path):
         assert err.value.code == 302, err.value.headers
         assert not err.value.headers["Location"].startswith("http://")
         assert "Strict-Transport-Security" in err.value.headers
-        assert (inst.data / "logs/nginx-access.log").exists()
+        # The viewer's address from X-Forwarded-For (as CloudFront appends it) becomes the client.
+        req = urllib.request.Request(
+            base + "/?q=secret-search-term",
+            headers={
+                "Host": HOST,
+                "X-Forwarded-For": "198.51.100.7, 203.0.113.9",
+                "CloudFront-Forwarded-Proto": "https",
+            },
+        )
+        with pytest.raises(urllib.error.HTTPError) as err:  # the sign-in redirect
+            urllib.request.build_opener(NoRedirect).open(req, timeout=5)
+        assert err.value.code == 302
+        # nginx logs a request after answering it: give the line a moment to appear.
+        deadline = time.monotonic() + 5
+        while True:
+            access_log = (inst.data / "logs/nginx-access.log").read_text()
+            lines = access_log.splitlines()
+            if any(line.startswith("203.0.113.9 ") and '"GET / ' in line for line in lines):
+                break
+            assert time.monotonic() < deadline, access_log
+            time.sleep(0.1)
+        assert "/healthz" not in access_log  # health checks are not logged
+        assert "secret-search-term" not in access_log  # no query strings in the log
     finally:
         stop(proc)
 
