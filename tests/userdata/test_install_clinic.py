@@ -383,3 +383,17 @@ def test_healthcheck_times_out_with_reason():
     )  # fmt: skip
     assert result.returncode == 1
     assert "did not answer 200 within 1 s" in result.stderr
+
+
+def test_systemd_units_verify(installed):
+    """systemd-analyze verify on the written units (syntax, calendar, executables present)."""
+    analyze = shutil.which("systemd-analyze")
+    if analyze is None:
+        pytest.skip("systemd-analyze not installed (Debian: systemd)")
+    inst, _ = installed
+    units = inst.root / "etc/systemd/system"
+    result = subprocess.run(
+        [analyze, "verify", *(str(units / u) for u in ("clinic-gunicorn.service", "clinic-backup.service", "clinic-backup.timer"))],
+        capture_output=True, text=True, timeout=60, check=False,
+    )  # fmt: skip
+    assert result.returncode == 0, result.stdout + result.stderr
