@@ -8,11 +8,15 @@ Keys (the photo-processor contract):
 
 from __future__ import annotations
 
+import datetime
+import hashlib
+import hmac
 import json
 import logging
 import re
 import unicodedata
 from functools import lru_cache
+from urllib.parse import quote, urlsplit
 
 import boto3
 from botocore.config import Config
@@ -35,6 +39,11 @@ def error_message(code: str | None) -> str:
 
 
 @lru_cache(maxsize=1)
+def session():
+    return boto3.session.Session()
+
+
+@lru_cache(maxsize=1)
 def client():
     """One cached client (presigning is local CPU work; the client is costly to build)."""
     endpoint = settings.AWS_ENDPOINT_URL
@@ -45,11 +54,14 @@ def client():
         connect_timeout=3,
         read_timeout=5,
     )
-    return boto3.client("s3", region_name=settings.AWS_REGION, endpoint_url=endpoint, config=config)
+    return session().client("s3", region_name=settings.AWS_REGION, endpoint_url=endpoint, config=config)
 
 
 def reset_client() -> None:
     client.cache_clear()
+    session.cache_clear()
+    _object_url_base.cache_clear()
+    _signing_key.cache_clear()
 
 
 def sanitise_filename(name: str) -> str:
@@ -86,12 +98,68 @@ def presigned_post(key: str, content_type: str) -> dict:
     )
 
 
-def presigned_get(key: str) -> str:
+def presigned_get_boto3(key: str) -> str:
     return client().generate_presigned_url(
         "get_object",
         Params={"Bucket": settings.PHOTO_BUCKET, "Key": key},
         ExpiresIn=settings.PHOTO_URL_EXPIRES,
     )
+
+
+# --- fast presigned GET --------------------------------------------------------
+# boto3's generate_presigned_url costs ~0.5 ms (endpoint rules, event hooks);
+# a list page presigns up to 100 thumbnails. This is the same SigV4 query
+# signature (AWS4-HMAC-SHA256, UNSIGNED-PAYLOAD, host header only), computed
+# directly: ~20x faster. The URL base (scheme, host, bucket addressing) is taken
+# from one boto3-generated URL, and tests compare both byte for byte.
+
+_PROBE = "__probe__"
+
+
+@lru_cache(maxsize=1)
+def _object_url_base() -> tuple[str, str, str]:
+    """(scheme://host, path prefix before the key, host) exactly as boto3 builds them."""
+    parts = urlsplit(presigned_get_boto3(_PROBE))
+    if not parts.path.endswith("/" + _PROBE):
+        raise RuntimeError("unexpected presigned URL shape")
+    return f"{parts.scheme}://{parts.netloc}", parts.path[: -len(_PROBE)], parts.netloc
+
+
+@lru_cache(maxsize=8)
+def _signing_key(secret: str, day: str, region: str) -> bytes:
+    key = ("AWS4" + secret).encode()
+    for part in (day, region, "s3", "aws4_request"):
+        key = hmac.new(key, part.encode(), hashlib.sha256).digest()
+    return key
+
+
+def presigned_get(key: str, now: datetime.datetime | None = None) -> str:
+    creds = session().get_credentials()
+    if creds is None:
+        raise RuntimeError("no AWS credentials")
+    frozen = creds.get_frozen_credentials()  # refreshes instance-role credentials when due
+    origin, prefix, host = _object_url_base()
+    now = now or datetime.datetime.now(datetime.UTC)
+    amz_date, day = now.strftime("%Y%m%dT%H%M%SZ"), now.strftime("%Y%m%d")
+    region = settings.AWS_REGION
+    scope = f"{day}/{region}/s3/aws4_request"
+    params = {
+        "X-Amz-Algorithm": "AWS4-HMAC-SHA256",
+        "X-Amz-Credential": f"{frozen.access_key}/{scope}",
+        "X-Amz-Date": amz_date,
+        "X-Amz-Expires": str(settings.PHOTO_URL_EXPIRES),
+        "X-Amz-SignedHeaders": "host",
+    }
+    if frozen.token:
+        params["X-Amz-Security-Token"] = frozen.token
+    encoded = [(quote(k, safe="-_.~"), quote(v, safe="-_.~")) for k, v in params.items()]
+    canonical_query = "&".join(f"{k}={v}" for k, v in sorted(encoded))
+    query = "&".join(f"{k}={v}" for k, v in encoded)  # boto3's order (the token last)
+    path = prefix + quote(key, safe="/~")
+    canonical = f"GET\n{path}\n{canonical_query}\nhost:{host}\n\nhost\nUNSIGNED-PAYLOAD"
+    to_sign = f"AWS4-HMAC-SHA256\n{amz_date}\n{scope}\n{hashlib.sha256(canonical.encode()).hexdigest()}"
+    signature = hmac.new(_signing_key(frozen.secret_key, day, region), to_sign.encode(), hashlib.sha256).hexdigest()
+    return f"{origin}{path}?{query}&X-Amz-Signature={signature}"
 
 
 def head(key: str) -> dict | None:

@@ -345,3 +345,39 @@ def test_list_and_detail_render_without_s3_credentials(reception_client, pending
     monkeypatch.setattr(s3, "presigned_get", no_creds)
     assert reception_client.get(reverse("animal_list")).status_code == 200
     assert reception_client.get(reverse("animal_detail", args=[pending.animal_id])).status_code == 200
+
+
+# --- the fast presigned GET equals boto3's, byte for byte ------------------------------
+
+@pytest.mark.parametrize(
+    ("region", "endpoint", "token"),
+    [("us-east-1", None, None), ("sa-east-1", None, "FwoGZXIvYXdzE/session+token=="),
+     ("us-east-1", "http://127.0.0.1:5000", None)],
+)
+@pytest.mark.parametrize("key", ["processed/abc/thumb.jpg", "processed/a b+c/ção~x (1).jpg"])
+def test_fast_presigned_get_matches_boto3(settings, monkeypatch, region, endpoint, token, key):
+    import botocore.auth
+
+    fixed = datetime.datetime(2026, 3, 4, 5, 6, 7)
+    monkeypatch.setattr(botocore.auth, "get_current_datetime", lambda remove_tzinfo=True: fixed)
+    monkeypatch.setenv("AWS_ACCESS_KEY_ID", "AKIDEXAMPLE")
+    monkeypatch.setenv("AWS_SECRET_ACCESS_KEY", "wJalrXUtnFEMI/K7MDENG+bPxRfiCYEXAMPLEKEY")
+    if token:
+        monkeypatch.setenv("AWS_SESSION_TOKEN", token)
+    else:
+        monkeypatch.delenv("AWS_SESSION_TOKEN", raising=False)
+    settings.AWS_REGION, settings.AWS_ENDPOINT_URL = region, endpoint
+    s3.reset_client()
+    expected = s3.presigned_get_boto3(key)
+    assert s3.presigned_get(key, now=fixed.replace(tzinfo=datetime.UTC)) == expected
+
+
+def test_fast_presigned_get_fetches_the_object(s3_bucket):
+    import requests
+
+    s3_bucket.put_object(Bucket=BUCKET, Key="processed/p/thumb 1.jpg", Body=b"jpeg-bytes")
+    url = s3.presigned_get("processed/p/thumb 1.jpg")
+    assert url.startswith(f"https://{BUCKET}.s3.amazonaws.com/processed/p/thumb%201.jpg?")
+    assert "X-Amz-Expires=600" in url
+    response = requests.get(url, timeout=5)  # moto intercepts requests too
+    assert response.status_code == 200 and response.content == b"jpeg-bytes"
