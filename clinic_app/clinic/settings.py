@@ -238,6 +238,10 @@ if HTTPS and not DEBUG:
     SECURE_HSTS_INCLUDE_SUBDOMAINS = True
     SECURE_HSTS_PRELOAD = False
 
+# HSTS preload is a commitment for the whole registrable domain; the clinic's
+# domain owner decides that, not the app.
+SILENCED_SYSTEM_CHECKS = ["security.W021"]
+
 # --- Logging ----------------------------------------------------------------
 LOG_DIR = DATA_DIR / "logs"
 _handlers = {
