@@ -66,6 +66,14 @@ deploy: venv
 lint: venv
 	@$(VENV)/bin/ruff check .
 
+# The whole clinic on this machine: local S3 (moto), the same Lambda handler,
+# the app with SQLite in .local/. `make local SEED=1` adds demo records.
+local: $(VENV)/.installed system-deps
+	@$(PY) -m local $(if $(filter 1,$(SEED)),--seed 50,) $(LOCAL_ARGS)
+
+screenshots: venv system-deps
+	@SCREENSHOTS=1 $(PY) -m pytest tests/e2e -q -k flow
+
 bench: venv
 	@echo ">> benchmarks: figures only, they never fail the build"
 	@for b in bench/*_bench.py; do echo ">> $$b"; $(PY) $$b || echo "benchmark $$b crashed (exit $$?)"; done

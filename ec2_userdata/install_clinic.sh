@@ -431,4 +431,15 @@ if ! "$bin_dir/healthcheck.sh" --url "http://127.0.0.1:$http_port/healthz" --hos
     journal=$(journalctl -u clinic-gunicorn.service -n 5 --no-pager -o cat 2>/dev/null | tail -n 1 || true)
     fail "/healthz did not answer 200 through nginx within ${health_timeout} s; gunicorn: $(systemctl is-active clinic-gunicorn.service || true) ${journal}"
 fi
+# ---------------------------------------------------------------- 10. prune
+# cfn-init unpacks every release into its own /opt/clinic/releases/<hash>;
+# keep the running one and the two newest before it (manual rollback).
+releases_dir=$(dirname -- "$release")
+if [[ $(basename -- "$releases_dir") == releases ]]; then
+    find "$releases_dir" -mindepth 1 -maxdepth 1 -type d ! -path "$release" -printf '%T@ %p\n' |
+        sort -rn | tail -n +3 | cut -d' ' -f2- | while IFS= read -r old; do
+        rm -rf -- "$old"
+        log "pruned old release $old"
+    done
+fi
 log "done: release ${release_id:0:12} installed and healthy"

@@ -163,7 +163,8 @@ class ClinicServer(Construct):
         release_dir = f"/opt/clinic/releases/{release.asset_hash}"
         command = " ".join(
             [
-                f"{release_dir}/install_clinic.sh",
+                # bash: no reliance on the zip keeping the execute bit.
+                f"bash {release_dir}/install_clinic.sh",
                 f"--release {release_dir}",
                 f"--bucket {storage.bucket_name}",
                 f"--region {Aws.REGION}",
@@ -172,6 +173,9 @@ class ClinicServer(Construct):
                 f"--secret-key-secret-id {self.secret_key.secret_arn}",
                 f"--admin-secret-id {self.admin_password.secret_arn}",
                 f"--reason-file {bootstrap.REASON_FILE}",
+                # nginx trusts X-Forwarded-For only from CloudFront's VPC-origin ENIs,
+                # so the sign-in throttle sees the viewer's address.
+                f"--trusted-proxy-cidr {VPC_CIDR}",
             ]
         )
         self.init_configs["install"] = ec2.InitConfig(

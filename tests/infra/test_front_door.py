@@ -21,6 +21,9 @@ def test_viewers_are_redirected_to_https_and_pages_are_never_cached(template_jso
     assert default["ViewerProtocolPolicy"] == "redirect-to-https"
     assert default["CachePolicyId"] == "4135ea2d-6df8-44a3-9df3-4b5a84be39ad"  # Managed-CachingDisabled
     assert "POST" in default["AllowedMethods"]
+    # AllViewerAndCloudFrontHeaders-2022-06: the viewer's Host (Django checks it) and
+    # CloudFront-Forwarded-Proto (nginx turns it into X-Forwarded-Proto: https).
+    assert default["OriginRequestPolicyId"] == "33f36d7e-f396-46d9-90e0-52428a34d9dc"
     (static,) = config["CacheBehaviors"]
     assert static["PathPattern"] == "/static/*"
     assert static["ViewerProtocolPolicy"] == "redirect-to-https"

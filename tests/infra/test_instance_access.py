@@ -93,7 +93,8 @@ def test_installer_runs_from_the_release_asset_and_signal_follows_it(template_js
     command = json.dumps(init["install"]["commands"]["10-install-clinic"]["command"])
     for option in ("--bucket", "--region", "--allowed-hosts", "--secret-key-secret-id", "--admin-secret-id", "--reason-file"):
         assert option in command
-    assert f"{release_dir}/install_clinic.sh --release {release_dir}" in command
+    assert f"bash {release_dir}/install_clinic.sh --release {release_dir}" in command
+    assert "--trusted-proxy-cidr 10.20.0.0/16" in command
     assert inst["CreationPolicy"]["ResourceSignal"]["Count"] == 1
 
 
