@@ -251,14 +251,16 @@ _root_handlers = ["console"]
 try:
     LOG_DIR.mkdir(parents=True, exist_ok=True)
     (DATA_DIR / "db").mkdir(parents=True, exist_ok=True)
+except OSError:  # read-only or foreign data dir: console only
+    pass
+_log_file = LOG_DIR / "clinic.log"
+if os.access(LOG_DIR, os.W_OK) and (not _log_file.exists() or os.access(_log_file, os.W_OK)):
     _handlers["file"] = {
-        "class": "logging.handlers.WatchedFileHandler",
-        "filename": str(LOG_DIR / "clinic.log"),
+        "class": "logging.handlers.WatchedFileHandler",  # logrotate-friendly
+        "filename": str(_log_file),
         "formatter": "plain",
     }
     _root_handlers.append("file")
-except OSError:  # read-only or missing data dir: console only
-    pass
 
 LOGGING = {
     "version": 1,
@@ -271,5 +273,7 @@ LOGGING = {
         # Request logs can contain query strings (search terms = personal data).
         "django.request": {"level": "ERROR"},
         "django.server": {"level": "WARNING"},
+        "botocore": {"level": "WARNING"},
+        "boto3": {"level": "WARNING"},
     },
 }
