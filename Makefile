@@ -45,7 +45,7 @@ node_modules/.installed: package.json package-lock.json $(VENV)/.installed
 
 venv: $(VENV)/.installed node_modules/.installed
 
-system-deps:
+system-deps: $(VENV)/.installed
 	@$(PY) scripts/system_deps.py
 
 test: venv system-deps

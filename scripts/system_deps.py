@@ -7,6 +7,7 @@ tests that need it skip with a reason.
 
 from __future__ import annotations
 
+import glob
 import os
 import shutil
 import subprocess
@@ -22,12 +23,18 @@ NEEDED = {
     "nginx": ("nginx", "installer test serves /healthz through nginx"),
     "sqlite3": ("sqlite3", "backup/restore drill and operators' tooling"),
     "dot": ("graphviz", "the architecture diagram"),
+    "curl": ("curl", "the installer's health check"),
+    "runuser": ("util-linux", "PostgreSQL test cluster runs as the postgres user"),
 }
+# Debian keeps PostgreSQL's server binaries off PATH.
+POSTGRES_GLOB = "/usr/lib/postgresql/*/bin/pg_ctl"
 EXTRA_PACKAGES = {"chromium": ["fonts-dejavu-core"]}
 
 
 def missing() -> list[str]:
     packages: list[str] = []
+    if not glob.glob(POSTGRES_GLOB):
+        packages.append("postgresql")  # the app suite runs again on PostgreSQL (DATABASE_URL)
     for command, (package, _why) in NEEDED.items():
         if shutil.which(command) is None and shutil.which(command, path="/usr/sbin:/sbin") is None:
             packages += [package, *EXTRA_PACKAGES.get(package, [])]
@@ -50,10 +57,13 @@ def main() -> int:
         env=env,
         stdout=subprocess.DEVNULL,
     )
-    # nginx's package starts a server on :80 by default; the tests run their own.
-    if "nginx" in packages and shutil.which("systemctl"):
-        subprocess.run(["systemctl", "disable", "--now", "nginx"], check=False, capture_output=True)
-    subprocess.run(["pkill", "-x", "nginx"], check=False, capture_output=True)
+    # nginx's and PostgreSQL's packages start servers where systemd runs; the
+    # tests start their own on free ports.
+    for service in ("nginx", "postgresql"):
+        if service in packages and shutil.which("systemctl"):
+            subprocess.run(["systemctl", "disable", "--now", service], check=False, capture_output=True)
+    if "nginx" in packages:
+        subprocess.run(["pkill", "-x", "nginx"], check=False, capture_output=True)
     return 0
 
 
