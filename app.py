@@ -1,10 +1,13 @@
 #!/usr/bin/env python3
 """CDK entry point: the clinic stack, checked by cdk-nag's AwsSolutions pack on every synth."""
 
+import sys
+
 import aws_cdk as cdk
 from cdk_nag import AwsSolutionsChecks
 
 from stacks.clinic_stack import ClinicStack
+from stacks.config import ConfigError
 
 
 def build_app(context: dict | None = None, outdir: str | None = None) -> cdk.App:
@@ -16,4 +19,9 @@ def build_app(context: dict | None = None, outdir: str | None = None) -> cdk.App
 
 
 if __name__ == "__main__":
-    build_app().synth()
+    try:
+        build_app().synth()
+    except ConfigError as error:
+        # A settings mistake is the operator's, not a bug: one clear line, no traceback.
+        print(f"error: {error}", file=sys.stderr)
+        sys.exit(1)

@@ -40,4 +40,5 @@ def test_cli_override_is_validated_too(tmp_path):
     env = {**os.environ, "CDK_CONTEXT_JSON": json.dumps({"clinic.instance_type": "m5.large"}), "CDK_OUTDIR": str(tmp_path)}
     result = subprocess.run([sys.executable, "app.py"], cwd=REPO, env=env, capture_output=True, text=True)
     assert result.returncode != 0
-    assert "cdk.json context 'clinic.instance_type' must be a Graviton (arm64) instance type" in result.stderr
+    assert "error: cdk.json context 'clinic.instance_type' must be a Graviton (arm64) instance type" in result.stderr
+    assert "Traceback" not in result.stderr
