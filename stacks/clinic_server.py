@@ -201,13 +201,12 @@ class ClinicServer(Construct):
         for sid, actions, resources, conditions in statements:
             self.role.add_to_policy(iam.PolicyStatement(sid=sid, actions=actions, resources=resources, conditions=conditions))
         policy = self.role.node.find_child("DefaultPolicy")
-        bucket = f"arn:<AWS::Partition>:s3:::{Stack.of(self).stack_name.lower()}-photos-<AWS::AccountId>-<AWS::Region>"
         for prefix, why in (
             (UPLOADS_PREFIX, "presigns uploads to server-generated keys under uploads/ and HEADs them to confirm"),
             (PROCESSED_PREFIX, "reads any photo's renditions and manifest under processed/"),
             (BACKUPS_PREFIX, "writes and reads its own database backups under backups/ (ListBucket is limited to that prefix too)"),
         ):
-            acknowledge(policy, f"AwsSolutions-IAM5[Resource::{bucket}/{prefix}*]", f"The clinic app {why}; the wildcard is that prefix only.")
+            acknowledge(policy, f"AwsSolutions-IAM5[Resource::{storage.nag_object_arn(prefix)}]", f"The clinic app {why}; the wildcard is that prefix only.")
 
     def finish_bootstrap(self) -> None:
         """Attach the cfn-init metadata once every concern has added its config."""

@@ -24,14 +24,16 @@ class ConfigError(ValueError):
 
 
 # CloudWatch Logs accepts only these retention periods (days).
-_LOG_RETENTION_NAMES = [
-    "ONE_DAY", "THREE_DAYS", "FIVE_DAYS", "ONE_WEEK", "TWO_WEEKS", "ONE_MONTH", "TWO_MONTHS",
-    "THREE_MONTHS", "FOUR_MONTHS", "FIVE_MONTHS", "SIX_MONTHS", "ONE_YEAR", "THIRTEEN_MONTHS",
-    "EIGHTEEN_MONTHS", "TWO_YEARS", "THREE_YEARS", "FIVE_YEARS", "SIX_YEARS", "SEVEN_YEARS",
-    "EIGHT_YEARS", "NINE_YEARS", "TEN_YEARS",
-]  # fmt: skip
-_LOG_RETENTION_DAYS = [1, 3, 5, 7, 14, 30, 60, 90, 120, 150, 180, 365, 400, 545, 731, 1096, 1827, 2192, 2557, 2922, 3288, 3653]
-_LOG_RETENTION = {d: getattr(logs.RetentionDays, n) for d, n in zip(_LOG_RETENTION_DAYS, _LOG_RETENTION_NAMES)}
+_LOG_RETENTION = {
+    days: getattr(logs.RetentionDays, name)
+    for days, name in {
+        1: "ONE_DAY", 3: "THREE_DAYS", 5: "FIVE_DAYS", 7: "ONE_WEEK", 14: "TWO_WEEKS", 30: "ONE_MONTH",
+        60: "TWO_MONTHS", 90: "THREE_MONTHS", 120: "FOUR_MONTHS", 150: "FIVE_MONTHS", 180: "SIX_MONTHS",
+        365: "ONE_YEAR", 400: "THIRTEEN_MONTHS", 545: "EIGHTEEN_MONTHS", 731: "TWO_YEARS", 1096: "THREE_YEARS",
+        1827: "FIVE_YEARS", 2192: "SIX_YEARS", 2557: "SEVEN_YEARS", 2922: "EIGHT_YEARS", 3288: "NINE_YEARS",
+        3653: "TEN_YEARS",
+    }.items()
+}
 # Graviton families only: the AMI and the layer are arm64.
 _GRAVITON_TYPE = re.compile(r"^[a-z]+[0-9]+[a-z]*g[a-z]*\.(nano|micro|small|medium|large|[0-9]*xlarge|metal)$")
 _ORIGIN = re.compile(r"^https://[a-z0-9.-]+(:[0-9]{1,5})?$")

@@ -66,3 +66,9 @@ def policy_of_role(template_json: dict, role_id: str) -> list[dict]:
         if {"Ref": role_id} in res["Properties"]["Roles"]:
             statements += res["Properties"]["PolicyDocument"]["Statement"]
     return statements
+
+
+def actions_of(statement: dict) -> list[str]:
+    """IAM allows a single action as a string or several as a list."""
+    action = statement["Action"]
+    return action if isinstance(action, list) else [action]

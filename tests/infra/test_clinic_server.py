@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import json
 
-from .conftest import instance, only, policy_of_role, resources_of
+from .conftest import actions_of, instance, only, policy_of_role, resources_of
 
 
 def test_vpc_has_flow_logs_restricted_default_sg_and_no_nat(template_json):
@@ -135,12 +135,8 @@ def test_instance_role_has_no_managed_policies(template_json):
     profile = template_json["Resources"][inst["Properties"]["IamInstanceProfile"]["Ref"]]
     role_id = profile["Properties"]["Roles"][0]["Ref"]
     assert "ManagedPolicyArns" not in template_json["Resources"][role_id]["Properties"]
-    actions = [a for s in policy_of_role(template_json, role_id) for a in _as_list(s["Action"])]
+    actions = [a for s in policy_of_role(template_json, role_id) for a in actions_of(s)]
     assert "s3:*" not in actions and "*" not in actions
-
-
-def _as_list(v):
-    return v if isinstance(v, list) else [v]
 
 
 def _refs(node):

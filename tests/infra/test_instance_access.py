@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import json
 
-from .conftest import instance, only, policy_of_role
+from .conftest import actions_of, instance, only, policy_of_role
 
 
 def _role_id(template_json):
@@ -52,7 +52,7 @@ def test_app_statements_are_exactly_the_documented_ones(template_json):
 
 def test_no_statement_can_delete_or_write_outside_its_prefixes(template_json):
     for s in policy_of_role(template_json, _role_id(template_json)):
-        actions = s["Action"] if isinstance(s["Action"], list) else [s["Action"]]
+        actions = actions_of(s)
         # (ec2messages:DeleteMessage is Session Manager's own message queue, not data.)
         assert not [a for a in actions if a.startswith(("s3:Delete", "secretsmanager:Delete", "kms:")) or a.endswith(":*") or a == "*"], s
         if any(a == "s3:PutObject" for a in actions):
@@ -62,7 +62,7 @@ def test_no_statement_can_delete_or_write_outside_its_prefixes(template_json):
 def test_the_rest_is_session_manager_and_cfn_init(template_json):
     statements = policy_of_role(template_json, _role_id(template_json))
     unnamed = [s for s in statements if not s.get("Sid")]
-    actions = sorted(a for s in unnamed for a in (s["Action"] if isinstance(s["Action"], list) else [s["Action"]]))
+    actions = sorted(a for s in unnamed for a in actions_of(s))
     assert actions == sorted(
         ["s3:GetBucket*", "s3:GetObject*", "s3:List*", "cloudformation:DescribeStackResource", "cloudformation:SignalResource"]
     )

@@ -6,7 +6,7 @@ import json
 
 from aws_cdk.assertions import Match
 
-from .conftest import only, photo_bucket, policy_of_role, processor, resources_of
+from .conftest import actions_of, only, photo_bucket, policy_of_role, processor, resources_of
 
 
 def test_photo_bucket_is_private_encrypted_versioned_and_retained(template_json):
@@ -117,14 +117,14 @@ def test_processor_reads_only_uploads_and_writes_only_processed(template_json):
     _, fn = processor(template_json)
     role_id = fn["Properties"]["Role"]["Fn::GetAtt"][0]
     statements = policy_of_role(template_json, role_id)
-    s3_statements = [s for s in statements if any(str(a).startswith("s3:") for a in _list(s["Action"]))]
-    granted = {(a, json.dumps(s["Resource"])) for s in s3_statements for a in _list(s["Action"])}
+    s3_statements = [s for s in statements if any(str(a).startswith("s3:") for a in actions_of(s))]
+    granted = {(a, json.dumps(s["Resource"])) for s in s3_statements for a in actions_of(s)}
     actions = {a for a, _ in granted}
     assert actions == {"s3:GetObject", "s3:PutObject"}
     for action, resource in granted:
         assert ("/uploads/*" in resource) == (action == "s3:GetObject"), (action, resource)
         assert ("/processed/*" in resource) == (action == "s3:PutObject"), (action, resource)
-    every_action = [a for s in statements for a in _list(s["Action"])]
+    every_action = [a for s in statements for a in actions_of(s)]
     assert not [a for a in every_action if a in ("s3:*", "*") or "Delete" in a]
     # No managed policy either (e.g. AWSLambdaBasicExecutionRole).
     assert "ManagedPolicyArns" not in template_json["Resources"][role_id]["Properties"]
@@ -134,7 +134,7 @@ def test_processor_logs_only_to_its_own_group(template_json):
     _, fn = processor(template_json)
     role_id = fn["Properties"]["Role"]["Fn::GetAtt"][0]
     log_group_id = fn["Properties"]["LoggingConfig"]["LogGroup"]["Ref"]
-    logs = [s for s in policy_of_role(template_json, role_id) if "logs:PutLogEvents" in _list(s["Action"])]
+    logs = [s for s in policy_of_role(template_json, role_id) if "logs:PutLogEvents" in actions_of(s)]
     assert logs and all(s["Resource"] == {"Fn::GetAtt": [log_group_id, "Arn"]} for s in logs)
 
 
@@ -143,7 +143,3 @@ def test_layer_targets_the_function_runtime_and_architecture(template):
         "AWS::Lambda::LayerVersion",
         {"CompatibleRuntimes": ["python3.14"], "CompatibleArchitectures": ["arm64"], "Content": Match.any_value()},
     )
-
-
-def _list(value):
-    return value if isinstance(value, list) else [value]
