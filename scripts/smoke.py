@@ -29,6 +29,9 @@ from urllib.parse import urljoin, urlparse
 
 import requests
 
+sys.path.insert(0, str(__import__("pathlib").Path(__file__).resolve().parent.parent))
+from stacks.photo_storage import PROCESSED_PREFIX  # noqa: E402  - the one definition of the prefix
+
 TIMEOUT = 20
 # What every page must carry (clinic_app/clinic/settings.py and middleware.py).
 SECURITY_HEADERS = {
@@ -60,9 +63,20 @@ def jpeg(width: int = 800, height: int = 600) -> bytes:
     return out.getvalue()
 
 
+def delete_all_versions(s3, bucket: str, prefixes: list[str]) -> int:
+    """Every version and delete marker under each prefix (test data must leave nothing behind)."""
+    removed = 0
+    for prefix in prefixes:
+        for page in s3.get_paginator("list_object_versions").paginate(Bucket=bucket, Prefix=prefix):
+            for item in page.get("Versions", []) + page.get("DeleteMarkers", []):
+                s3.delete_object(Bucket=bucket, Key=item["Key"], VersionId=item["VersionId"])
+                removed += 1
+    return removed
+
+
 class Smoke:
     def __init__(self, url: str, password: str, *, allow_http: bool = False, user: str = "admin",
-                 processing_timeout: float = 120) -> None:  # fmt: skip
+                 processing_timeout: float = 120, s3=None, bucket: str | None = None) -> None:  # fmt: skip
         self.base = url if url.endswith("/") else url + "/"
         self.password = password
         self.allow_http = allow_http
@@ -74,6 +88,10 @@ class Smoke:
         self.tutor_id: int | None = None
         self.animal_id: int | None = None
         self.photo_id: str | None = None
+        self.upload_key: str | None = None
+        # With the operator's credentials: removes every version of the test
+        # photo's objects (the instance role may not delete; docs/decisions.md).
+        self.s3, self.bucket = s3, bucket
         self.thumb_url: str | None = None
         self.timings: list[tuple[str, float, str]] = []
 
@@ -154,7 +172,7 @@ class Smoke:
                         {"filename": "smoke.jpg", "content_type": "image/jpeg", "size": len(body)})  # fmt: skip
         check(resp.status_code == 200, f"presign answered {resp.status_code}: {resp.text[:200]}")
         presign = resp.json()
-        self.photo_id = presign["photo_id"]
+        self.photo_id, self.upload_key = presign["photo_id"], presign["key"]
         if not self.allow_http:
             check(presign["url"].startswith("https://"), f"presigned POST goes to {presign['url']}, not HTTPS")
         # Straight to the bucket, as the browser does: the presigned fields, the file last.
@@ -198,10 +216,19 @@ class Smoke:
             headers={"Referer": self.url(f"animais/{self.animal_id}/")}, timeout=TIMEOUT,
         )  # fmt: skip
         check(resp.status_code == 200, f"deleting the photo answered {resp.status_code}")
+        prefixes = [p for p in (self.upload_key, f"{PROCESSED_PREFIX}{self.photo_id}/") if p]
+        how = "by the app"
+        if self.s3 is not None and self.bucket:
+            removed = delete_all_versions(self.s3, self.bucket, prefixes)
+            how = f"by the app; {removed} object versions removed from {self.bucket}"
         if self.thumb_url:
             gone = requests.get(self.thumb_url, timeout=TIMEOUT)
-            check(gone.status_code in (403, 404), f"the thumbnail is still served after the delete ({gone.status_code})")
-        return f"photo {self.photo_id} and its renditions deleted"
+            check(
+                gone.status_code in (403, 404),
+                f"the thumbnail is still served after the delete ({gone.status_code}); remove the files: "
+                + "; ".join(f"aws s3 rm s3://<PhotoBucketName>/{p} --recursive" for p in prefixes),
+            )
+        return f"photo {self.photo_id} and its renditions deleted {how}"
 
     def delete_record(self, model: str, pk: int) -> str:
         self.post_form(f"admin/registry/{model}/{pk}/delete/", {"post": "yes"}, expect_path=rf"/admin/registry/{model}/$")
@@ -262,8 +289,8 @@ class Smoke:
         return failed
 
 
-def from_stack(stack: str, region: str | None) -> tuple[str, str]:
-    """The URL and first admin password of a deployed stack (needs AWS credentials)."""
+def from_stack(stack: str, region: str | None) -> tuple[str, str, object, str]:
+    """URL, first admin password, an S3 client and the photo bucket of a deployed stack."""
     import boto3
 
     session = boto3.session.Session(region_name=region)
@@ -276,7 +303,7 @@ def from_stack(stack: str, region: str | None) -> tuple[str, str]:
     password = os.environ.get("PASSWORD") or session.client("secretsmanager").get_secret_value(
         SecretId=outputs["AdminPasswordSecretArn"]
     )["SecretString"]
-    return outputs["AppUrl"], password
+    return outputs["AppUrl"], password, session.client("s3"), outputs.get("PhotoBucketName")
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -287,7 +314,10 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--user", default="admin")
     parser.add_argument("--allow-http", action="store_true", help="only for the local http stack: skip the HTTPS checks")
     parser.add_argument("--processing-timeout", type=float, default=120)
+    parser.add_argument("--bucket", help="with --url and AWS credentials: remove the test photo's object versions")
     args = parser.parse_args(argv)
+    s3 = None
+    bucket = args.bucket
     try:
         if args.url:
             password = os.environ.get("PASSWORD")
@@ -295,8 +325,12 @@ def main(argv: list[str] | None = None) -> int:
                 print("FAIL  settings: set PASSWORD=... with URL=... (the first administrator's password)")
                 return 1
             url = args.url
+            if bucket:
+                import boto3
+
+                s3 = boto3.session.Session(region_name=args.region).client("s3")
         else:
-            url, password = from_stack(args.stack, args.region)
+            url, password, s3, bucket = from_stack(args.stack, args.region)
     except Exception as error:  # noqa: BLE001 - no URL means no smoke test; say why
         print(f"FAIL  stack outputs: {error}")
         return 1
@@ -304,7 +338,8 @@ def main(argv: list[str] | None = None) -> int:
         print(f"FAIL  settings: {url} is not HTTPS (use --allow-http only for the local stack)")
         return 1
     print(f">> smoke test of {url}")
-    smoke = Smoke(url, password, allow_http=args.allow_http, user=args.user, processing_timeout=args.processing_timeout)
+    smoke = Smoke(url, password, allow_http=args.allow_http, user=args.user,
+                  processing_timeout=args.processing_timeout, s3=s3, bucket=bucket)  # fmt: skip
     return smoke.run()
 
 

@@ -62,6 +62,29 @@ def test_smoke_passes_every_step_and_leaves_nothing_behind(stack):
     assert not [k for k in keys if photo_id in k], keys
 
 
+def test_operator_clean_up_removes_every_version(stack):
+    """On AWS the instance may not delete objects: smoke removes the test photo's
+    versions with the operator's credentials (stack mode, or --bucket)."""
+    sys.path.insert(0, str(REPO / "scripts"))
+    import smoke
+
+    s3, _ = clients(stack.endpoint)
+    photo_id = "0" * 32
+    # (not under uploads/: the local worker would process it and write more objects meanwhile)
+    for key in (f"smoke-test/{photo_id}/a.jpg", f"processed/{photo_id}/thumb.jpg", f"processed/{photo_id}/manifest.json"):
+        s3.put_object(Bucket=BUCKET, Key=key, Body=b"1")
+        s3.put_object(Bucket=BUCKET, Key=key, Body=b"2")  # a second version
+    s3.delete_object(Bucket=BUCKET, Key=f"processed/{photo_id}/thumb.jpg")  # and a delete marker
+    keep = "smoke-test/other/keep.jpg"
+    s3.put_object(Bucket=BUCKET, Key=keep, Body=b"k")
+    removed = smoke.delete_all_versions(s3, BUCKET, [f"smoke-test/{photo_id}/a.jpg", f"processed/{photo_id}/"])
+    assert removed == 7
+    left = s3.list_object_versions(Bucket=BUCKET, Prefix=f"processed/{photo_id}/")
+    assert not left.get("Versions") and not left.get("DeleteMarkers")
+    assert not s3.list_object_versions(Bucket=BUCKET, Prefix=f"smoke-test/{photo_id}/").get("Versions")
+    assert s3.get_object(Bucket=BUCKET, Key=keep)["Body"].read() == b"k"
+
+
 def test_smoke_fails_with_its_reason_and_still_cleans_up(stack):
     result = run_smoke(stack, password="not-the-password")
     assert result.returncode == 1
