@@ -238,6 +238,8 @@ class Preflight:
 
     def leftovers(self) -> Result:
         """What an earlier stack of this name left that would block the deploy (or just cost money)."""
+        from stacks.naming import data_key_alias, photo_bucket_prefix, vault_name_prefix
+
         name = "names left by earlier stacks"
         cfn = self.client("cloudformation")
         try:
@@ -253,7 +255,7 @@ class Preflight:
             return Result(name, False, f"stack {self.stack} is {status}", "wait for it to finish (aws cloudformation describe-stack-events)")
         notes = []
         if status is None:
-            alias = f"alias/{self.stack.lower()}-data"
+            alias = data_key_alias(self.stack)
             aliases = [a["AliasName"] for page in self.client("kms").get_paginator("list_aliases").paginate() for a in page["Aliases"]]
             if alias in aliases:
                 return Result(
@@ -263,11 +265,11 @@ class Preflight:
                     f"aws kms delete-alias --alias-name {alias}  (the retained key itself stays; docs/deploy.md)",
                 )
         buckets = [b["Name"] for b in self.client("s3").list_buckets().get("Buckets", [])]
-        retained = [b for b in buckets if b.startswith(f"{self.stack.lower()}-photos-")]
+        retained = [b for b in buckets if b.startswith(photo_bucket_prefix(self.stack))]
         vaults = [
             v["BackupVaultName"]
             for v in self.client("backup").list_backup_vaults().get("BackupVaultList", [])
-            if v["BackupVaultName"].startswith(f"{self.stack}-snapshots-")
+            if v["BackupVaultName"].startswith(vault_name_prefix(self.stack))
         ]
         if retained or vaults:
             notes.append(

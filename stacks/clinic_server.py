@@ -16,7 +16,7 @@ from . import bootstrap
 from .app_release import release_asset
 from .config import ClinicConfig
 from .nag import acknowledge
-from .naming import STATEFUL, stack_unique_suffix
+from .naming import STATEFUL, data_key_alias, stack_unique_suffix, vault_name_prefix
 from .network import Network
 from .photo_storage import BACKUPS_PREFIX, PROCESSED_PREFIX, UPLOADS_PREFIX, PhotoStorage
 
@@ -58,7 +58,7 @@ class ClinicServer(Construct):
             removal_policy=STATEFUL,
             pending_window=Duration.days(30),
         )
-        self.data_key.add_alias(f"alias/{Stack.of(self).stack_name.lower()}-data")
+        self.data_key.add_alias(data_key_alias(Stack.of(self).stack_name))
 
         self.data_volume = ec2.Volume(
             self,
@@ -350,7 +350,7 @@ class ClinicServer(Construct):
             # A vault name is required and unique per account and region: end it
             # with this stack's id so a vault retained by an earlier stack never
             # blocks a new one.
-            backup_vault_name=f"{Stack.of(self).stack_name}-snapshots-{stack_unique_suffix()}",
+            backup_vault_name=f"{vault_name_prefix(Stack.of(self).stack_name)}{stack_unique_suffix()}",
             removal_policy=STATEFUL,
         )
         plan = backup.BackupPlan(self, "SnapshotPlan", backup_vault=vault)

@@ -23,3 +23,18 @@ _STACK_UUID = Fn.select(2, Fn.split("/", Aws.STACK_ID))
 
 def stack_unique_suffix() -> str:
     return Fn.select(0, Fn.split("-", _STACK_UUID))
+
+
+# The names the stack gives, by stack name: used by the stack and by
+# scripts/preflight.py (which looks for what earlier stacks left behind).
+def data_key_alias(stack_name: str) -> str:
+    return f"alias/{stack_name.lower()}-data"
+
+
+def photo_bucket_prefix(stack_name: str) -> str:
+    """The photo bucket's name up to the account, region and stack-id suffix."""
+    return f"{stack_name.lower()}-photos-"
+
+
+def vault_name_prefix(stack_name: str) -> str:
+    return f"{stack_name}-snapshots-"

@@ -10,7 +10,7 @@ from constructs import Construct
 
 from .config import ClinicConfig
 from .nag import acknowledge
-from .naming import STATEFUL, stack_unique_suffix
+from .naming import STATEFUL, photo_bucket_prefix, stack_unique_suffix
 
 UPLOADS_PREFIX = "uploads/"
 PROCESSED_PREFIX = "processed/"
@@ -30,8 +30,8 @@ class PhotoStorage(Construct):
 
     def __init__(self, scope: Construct, construct_id: str, *, config: ClinicConfig) -> None:
         super().__init__(scope, construct_id)
-        self._name_prefix = Stack.of(self).stack_name.lower()
-        self.bucket_name = f"{self._name_prefix}-photos-{Aws.ACCOUNT_ID}-{Aws.REGION}-{stack_unique_suffix()}"
+        self._name_prefix = photo_bucket_prefix(Stack.of(self).stack_name)
+        self.bucket_name = f"{self._name_prefix}{Aws.ACCOUNT_ID}-{Aws.REGION}-{stack_unique_suffix()}"
         self.bucket_arn = f"arn:{Aws.PARTITION}:s3:::{self.bucket_name}"
 
         self.log_bucket = s3.Bucket(
@@ -103,4 +103,4 @@ class PhotoStorage(Construct):
         """object_arn() as cdk-nag spells it in a finding id (pseudo parameters as <AWS::…>,
         other intrinsics as compact JSON)."""
         suffix = json.dumps(Stack.of(self).resolve(stack_unique_suffix()), separators=(",", ":"))
-        return f"arn:<AWS::Partition>:s3:::{self._name_prefix}-photos-<AWS::AccountId>-<AWS::Region>-{suffix}/{prefix}*"
+        return f"arn:<AWS::Partition>:s3:::{self._name_prefix}<AWS::AccountId>-<AWS::Region>-{suffix}/{prefix}*"
