@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import os
 import sys
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -90,7 +91,8 @@ class Preflight:
         self.interface_endpoints = len(INTERFACE_ENDPOINTS)
         self.prefix_list_weight = CLOUDFRONT_PREFIX_LIST_WEIGHT
         self._clients = dict(clients or {})
-        self.region = session.region_name
+        # boto3 reads AWS_DEFAULT_REGION; the AWS CLI v2 and the CDK CLI also AWS_REGION.
+        self.region = session.region_name or os.environ.get("AWS_REGION")
         self.zone_name: str | None = None
 
     def client(self, service: str):
@@ -126,7 +128,7 @@ class Preflight:
     def credentials_and_region(self) -> Result:
         name = "credentials and region"
         if not self.region:
-            return Result(name, False, "no region configured", "export AWS_REGION=sa-east-1 (or aws configure)")
+            return Result(name, False, "no region configured", "export AWS_REGION=sa-east-1 AWS_DEFAULT_REGION=sa-east-1 (or aws configure)")
         identity = self.client("sts").get_caller_identity()
         self.account = identity["Account"]
         return Result(name, True, f"account {identity['Account']} as {identity['Arn']}, region {self.region}")

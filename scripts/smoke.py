@@ -293,7 +293,7 @@ def from_stack(stack: str, region: str | None) -> tuple[str, str, object, str]:
     """URL, first admin password, an S3 client and the photo bucket of a deployed stack."""
     import boto3
 
-    session = boto3.session.Session(region_name=region)
+    session = boto3.session.Session(region_name=region or os.environ.get("AWS_REGION"))
     outputs = {
         o["OutputKey"]: o["OutputValue"]
         for o in session.client("cloudformation").describe_stacks(StackName=stack)["Stacks"][0].get("Outputs", [])

@@ -27,7 +27,7 @@ REGION = "us-east-1"  # moto maps us-east-1e to use1-az3, a zone VPC origins do 
 
 @pytest.fixture
 def aws(monkeypatch):
-    for key in ("AWS_PROFILE", "AWS_DEFAULT_PROFILE", "AWS_ENDPOINT_URL"):
+    for key in ("AWS_PROFILE", "AWS_DEFAULT_PROFILE", "AWS_ENDPOINT_URL", "AWS_REGION"):
         monkeypatch.delenv(key, raising=False)
     monkeypatch.setenv("AWS_ACCESS_KEY_ID", "testing")
     monkeypatch.setenv("AWS_SECRET_ACCESS_KEY", "testing")
@@ -78,6 +78,7 @@ def test_a_ready_account_passes_every_check(aws, capsys):
 
 def test_no_region(aws, monkeypatch, tmp_path):
     monkeypatch.delenv("AWS_DEFAULT_REGION")
+    monkeypatch.delenv("AWS_REGION", raising=False)
     monkeypatch.setenv("AWS_CONFIG_FILE", str(tmp_path / "none"))
     session = boto3.session.Session()
     results = preflight.Preflight(session, ClinicConfig()).run()
