@@ -289,3 +289,27 @@ def test_make_diff_says_so_loudly_offline(template_json, monkeypatch, capsys, tm
     # ... and `make snapshot` refuses to accept it without --allow-replacement.
     assert template_snapshot.main(["--update"]) == 3
     assert template_snapshot.snapshot_template("ClinicStack.template.json") != template_snapshot.normalise(changed)
+
+
+def test_make_diff_with_credentials_repeats_the_replacement_warning(template_json, monkeypatch, capsys, tmp_path):
+    """`cdk diff` marks replacements among many lines; make diff adds the banner and exit 3."""
+    inst_id, _ = instance(template_json)
+    snapshots = tmp_path / "snapshots"
+    snapshots.mkdir()
+    for f in template_snapshot.SNAPSHOT_DIR.glob("*.template.json"):
+        (snapshots / f.name).write_text(f.read_text())
+    monkeypatch.setattr(template_snapshot, "SNAPSHOT_DIR", snapshots)
+
+    def other_subnet(r):
+        r[inst_id]["Properties"]["NetworkInterfaces"][0]["SubnetId"] = {"Ref": "SomeOtherSubnet"}
+
+    changed = _mutated(template_json, other_subnet)
+    calls = []
+    monkeypatch.setattr(make_diff, "have_credentials", lambda: True)
+    monkeypatch.setattr(make_diff.subprocess, "call", lambda cmd: calls.append(cmd) or 0)
+    monkeypatch.setattr(template_snapshot, "synth_templates", lambda _out: {"ClinicStack.template.json": changed})
+    assert make_diff.main("ClinicStack") == 3
+    assert calls == [["npx", "--no-install", "cdk", "diff", "ClinicStack"]]
+    out = capsys.readouterr().out
+    assert "THIS CHANGE REPLACES STATEFUL RESOURCES" in out and "NetworkInterfaces" in out
+    assert "@@" not in out  # the snapshot diff itself is not repeated after cdk's own
