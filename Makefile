@@ -74,7 +74,7 @@ smoke: venv
 deploy: venv
 	@echo ">> 1/3 preflight"
 	@$(PY) scripts/preflight.py --stack $(STACK) $(foreach c,$(CONTEXT),-c $(c)) || { echo ">> deploy stopped: preflight failed (fixes above)"; exit 1; }
-	@echo ">> 2/3 cdk deploy (the first one takes 25-40 minutes: docs/deploy.md)"
+	@echo ">> 2/3 cdk deploy (the first one takes 25-45 minutes: docs/deploy.md)"
 	@$(CDK) deploy $(STACK) --require-approval broadening $(foreach c,$(CONTEXT),-c $(c)) || { echo ">> deploy stopped: cdk deploy failed (docs/deploy.md, 'Known failures')"; exit 1; }
 	@echo ">> 3/3 smoke test through the public URL"
 	@$(PY) scripts/smoke.py --stack $(STACK) || { echo ">> deploy finished but the smoke test failed (above): the clinic is not working"; exit 1; }
