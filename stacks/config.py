@@ -192,12 +192,7 @@ def load_config(node: Node) -> ClinicConfig:
 
 def _all_context(node: Node) -> dict[str, Any]:
     """Every context value the app sees: cdk.json, cdk.context.json and `-c` flags."""
-    try:
-        return dict(node.get_all_context() or {})
-    except Exception:  # noqa: BLE001 - older constructs: fall back to the documented env var
-        import os
-
-        return json.loads(os.environ.get("CDK_CONTEXT_JSON") or "{}")
+    return dict(node.get_all_context() or {})
 
 
 def _parse_cli(value: Any) -> Any:
