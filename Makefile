@@ -16,14 +16,16 @@ export JSII_SILENCE_WARNING_UNTESTED_NODE_VERSION := 1
 CDK := npx --no-install cdk
 STACK ?= ClinicStack
 
-.PHONY: help venv test test-fast synth diff deploy lint bench local screenshots diagram snapshot clean system-deps
+.PHONY: help venv test test-fast synth diff deploy preflight smoke lint bench local screenshots diagram snapshot clean system-deps
 
 help:
 	@echo "make test      - every test (creates .venv and node_modules when missing)"
 	@echo "make synth     - nag-checked CloudFormation template in cdk.out/"
 	@echo "make local     - the whole clinic on this machine (SQLite, local S3, same Lambda code)"
 	@echo "make diff      - cdk diff against the deployed stack (or the committed snapshot without credentials)"
-	@echo "make deploy    - cdk deploy (needs AWS credentials)"
+	@echo "make preflight - read-only checks of the AWS account before a deploy (PASS/FAIL + fix)"
+	@echo "make deploy    - preflight, cdk deploy, smoke; stops at the first failing step (docs/deploy.md)"
+	@echo "make smoke     - end-to-end check of the deployed clinic (or URL=... PASSWORD=...)"
 	@echo "make bench     - benchmarks (print figures, never fail)"
 	@echo "make lint      - ruff"
 	@echo "make diagram   - docs/images/architecture.png from code"
@@ -60,8 +62,22 @@ synth: venv
 diff: venv
 	@$(PY) scripts/diff.py $(STACK)
 
+preflight: venv
+	@$(PY) scripts/preflight.py --stack $(STACK) $(foreach c,$(CONTEXT),-c $(c))
+
+# URL=https://... PASSWORD=... (and INSECURE_HTTP=1 for the local http stack)
+# test any clinic; without them, smoke reads the stack outputs and the secret.
+smoke: venv
+	@$(PY) scripts/smoke.py --stack $(STACK) $(if $(URL),--url $(URL),) $(if $(filter 1,$(INSECURE_HTTP)),--allow-http,)
+
+# Each step must pass before the next starts; the failing one says why.
 deploy: venv
-	@$(CDK) deploy $(STACK)
+	@echo ">> 1/3 preflight"
+	@$(PY) scripts/preflight.py --stack $(STACK) $(foreach c,$(CONTEXT),-c $(c)) || { echo ">> deploy stopped: preflight failed (fixes above)"; exit 1; }
+	@echo ">> 2/3 cdk deploy (the first one takes 25-45 minutes: docs/deploy.md)"
+	@$(CDK) deploy $(STACK) --require-approval broadening $(foreach c,$(CONTEXT),-c $(c)) || { echo ">> deploy stopped: cdk deploy failed (docs/deploy.md, 'Known failures')"; exit 1; }
+	@echo ">> 3/3 smoke test through the public URL"
+	@$(PY) scripts/smoke.py --stack $(STACK) || { echo ">> deploy finished but the smoke test failed (above): the clinic is not working"; exit 1; }
 
 lint: venv
 	@$(VENV)/bin/ruff check .
@@ -86,5 +102,7 @@ diagram: venv
 	@command -v dot >/dev/null || { echo ">> installing Graphviz"; apt-get update -qq && apt-get install -y -qq graphviz >/dev/null; }
 	@$(PY) scripts/architecture_diagram.py
 
+# Refuses a change that replaces the instance, the data volume or another
+# stateful resource; ALLOW_REPLACEMENT=1 once the move is planned (docs/operations.md).
 snapshot: venv
-	@$(PY) scripts/template_snapshot.py --update
+	@$(PY) scripts/template_snapshot.py --update $(if $(filter 1,$(ALLOW_REPLACEMENT)),--allow-replacement,)

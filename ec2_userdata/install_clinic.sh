@@ -43,7 +43,7 @@ admin_secret_id=""
 admin_password_file=""
 https=1
 http_port=80
-trusted_proxies=10.0.0.0/8,172.16.0.0/12,192.168.0.0/16
+trusted_proxies=0.0.0.0/0,::/0
 health_timeout=120
 reason_file=""
 no_systemd=0
@@ -71,9 +71,10 @@ Usage: $0 --bucket B --region R --allowed-hosts H[,H...] (--secret-key-secret-id
   --admin-password-file FILE ... or a file holding it (tests)
   --https 0|1                CLINIC_HTTPS (default: $https)
   --http-port PORT           nginx listen port (default: $http_port)
-  --trusted-proxy-cidr C,C   addresses of the proxies in front of nginx (CloudFront's VPC origin
-                             ENIs: the VPC CIDR); nginx takes the viewer's address from
-                             X-Forwarded-For after them (default: $trusted_proxies)
+  --trusted-proxy-cidr C,C   peers whose X-Forwarded-For nginx believes (the security group admits
+                             only CloudFront to the port, so: any); nginx takes the viewer's
+                             address from the LAST hop, the one CloudFront appended
+                             (default: $trusted_proxies)
   --health-timeout SECONDS   how long to wait for /healthz (default: $health_timeout)
   --reason-file FILE         on failure, write a one-line reason here (for cfn-signal --reason)
   --no-systemd               write units and configs but call neither systemctl nor nginx; no health wait

@@ -9,13 +9,15 @@ from aws_cdk import aws_events as events
 from aws_cdk import aws_iam as iam
 from aws_cdk import aws_kms as kms
 from aws_cdk import aws_secretsmanager as secretsmanager
+from aws_cdk import custom_resources as cr
 from constructs import Construct
 
 from . import bootstrap
 from .app_release import release_asset
 from .config import ClinicConfig
 from .nag import acknowledge
-from .network import VPC_CIDR, Network
+from .naming import STATEFUL, data_key_alias, stack_unique_suffix, vault_name_prefix
+from .network import Network
 from .photo_storage import BACKUPS_PREFIX, PROCESSED_PREFIX, UPLOADS_PREFIX, PhotoStorage
 
 # Resolved by EC2 when the instance launches, not by CloudFormation on every
@@ -24,6 +26,19 @@ AL2023_ARM64_AMI = "/aws/service/ami-amazon-linux-latest/al2023-ami-kernel-defau
 DATA_DEVICE = "/dev/sdf"  # Nitro exposes it as /dev/nvmeXn1; the boot script finds it by volume id
 DATA_MOUNT = "/data"
 APP_PORT = 80  # nginx; CloudFront's VPC origin speaks HTTP inside the VPC
+
+# Who may open APP_PORT: CloudFront's origin-facing servers, as the AWS-managed
+# prefix list names them (docs/decisions.md, "Origin access"). Its id differs per
+# region, so a custom resource looks it up at deploy time.
+CLOUDFRONT_PREFIX_LIST_NAME = "com.amazonaws.global.cloudfront.origin-facing"
+# A prefix list counts as its weight (AWS: 55 for this list) against the
+# security group's inbound-rule quota (default 60), not as one rule.
+CLOUDFRONT_PREFIX_LIST_WEIGHT = 55
+SG_INBOUND_RULES_QUOTA = 60
+# nginx trusts X-Forwarded-For from every peer on APP_PORT, because the security
+# group lets only CloudFront reach that port; it takes the LAST hop only (the
+# one CloudFront appended), so a client-supplied header cannot choose the address.
+ORIGIN_PEERS = ("0.0.0.0/0", "::/0")
 
 
 class ClinicServer(Construct):
@@ -40,10 +55,10 @@ class ClinicServer(Construct):
             "DataKey",
             description="Encrypts the clinic's data volume and its snapshots",
             enable_key_rotation=True,
-            removal_policy=RemovalPolicy.RETAIN,
+            removal_policy=STATEFUL,
             pending_window=Duration.days(30),
         )
-        self.data_key.add_alias(f"alias/{Stack.of(self).stack_name.lower()}-data")
+        self.data_key.add_alias(data_key_alias(Stack.of(self).stack_name))
 
         self.data_volume = ec2.Volume(
             self,
@@ -54,24 +69,20 @@ class ClinicServer(Construct):
             iops=config.data_volume_iops,
             encrypted=True,
             encryption_key=self.data_key,
-            removal_policy=RemovalPolicy.RETAIN,
-            volume_name="clinic-data",
+            removal_policy=STATEFUL,
+            volume_name="clinic-data",  # a Name tag, not a unique physical name
         )
 
         self.security_group = ec2.SecurityGroup(
             self,
             "InstanceSg",
             vpc=vpc,
-            description="Clinic server: HTTP only from inside the VPC (the CloudFront VPC origin); no SSH",
+            description="Clinic server: HTTP only from CloudFront origin-facing servers (VPC origin); no SSH",
             # The subnet has no route to the internet; egress reaches only the
             # VPC endpoints and the S3 gateway endpoint.
             allow_all_outbound=True,
         )
-        self.security_group.add_ingress_rule(
-            ec2.Peer.ipv4(VPC_CIDR),
-            ec2.Port.tcp(APP_PORT),
-            "nginx, reached only by CloudFront's VPC origin ENIs (isolated subnet, no public IP)",
-        )
+        self._admit_cloudfront_only()
 
         self.role = iam.Role(
             self,
@@ -98,7 +109,8 @@ class ClinicServer(Construct):
             http_put_response_hop_limit=1,
             http_endpoint=True,
             detailed_monitoring=True,
-            disable_api_termination=True,
+            # No EC2 termination protection: it would block a failed first create's
+            # rollback (ROLLBACK_FAILED). Stack termination protection guards instead.
             associate_public_ip_address=False,
             block_devices=[
                 ec2.BlockDevice(
@@ -132,6 +144,52 @@ class ClinicServer(Construct):
         self._snapshot_schedule()
         self._acknowledge_findings()
 
+    def _admit_cloudfront_only(self) -> None:
+        """APP_PORT from CloudFront's origin-facing prefix list, and from nothing else."""
+        lookup = cr.AwsCustomResource(
+            self,
+            "CloudFrontPrefixList",
+            on_update=cr.AwsSdkCall(  # also runs on create
+                service="EC2",
+                action="describeManagedPrefixLists",
+                parameters={"Filters": [{"Name": "prefix-list-name", "Values": [CLOUDFRONT_PREFIX_LIST_NAME]}]},
+                region=Aws.REGION,
+                physical_resource_id=cr.PhysicalResourceId.of(CLOUDFRONT_PREFIX_LIST_NAME),
+                output_paths=["PrefixLists.0.PrefixListId"],
+            ),
+            # DescribeManagedPrefixLists supports no resource-level permissions.
+            policy=cr.AwsCustomResourcePolicy.from_statements(
+                [iam.PolicyStatement(actions=["ec2:DescribeManagedPrefixLists"], resources=["*"])]
+            ),
+            install_latest_aws_sdk=False,  # never reach npm during a deploy
+            timeout=Duration.minutes(2),
+        )
+        self.cloudfront_prefix_list_id = lookup.get_response_field("PrefixLists.0.PrefixListId")
+        self.security_group.add_ingress_rule(
+            ec2.Peer.prefix_list(self.cloudfront_prefix_list_id),
+            ec2.Port.tcp(APP_PORT),
+            "nginx, reached only by CloudFront (origin-facing prefix list, VPC origin)",
+        )
+        acknowledge(
+            lookup.node.find_child("CustomResourcePolicy"),
+            "AwsSolutions-IAM5[Resource::*]",
+            "ec2:DescribeManagedPrefixLists supports no resource-level permissions (service authorization "
+            "reference); the deploy-time lookup is read-only and has no other action.",
+        )
+        provider_id = "AWS" + cr.AwsCustomResource.PROVIDER_FUNCTION_UUID.replace("-", "")  # its singleton id
+        provider = Stack.of(self).node.try_find_child(provider_id)
+        if provider is not None:
+            # Its logs are of deploy-time lookups only: no reason to outlive the stack.
+            log_group = provider.node.try_find_child("LogGroup")
+            if log_group is not None:
+                log_group.apply_removal_policy(RemovalPolicy.DESTROY)
+            acknowledge(
+                provider,
+                "AwsSolutions-IAM4[Policy::arn:<AWS::Partition>:iam::aws:policy/service-role/AWSLambdaBasicExecutionRole]",
+                "CDK's AwsCustomResource provider runs only during deploys (the prefix-list lookup); its role "
+                "only writes its own logs with this managed policy, the lookup's action is in its own policy.",
+            )
+
     def install_app(self, *, storage: PhotoStorage, allowed_hosts: list[str], csrf_origins: list[str]) -> None:
         """Secrets, least-privilege access to the bucket, and the release installed by cfn-init."""
         self.secret_key = secretsmanager.Secret(
@@ -139,7 +197,7 @@ class ClinicServer(Construct):
             "DjangoSecretKey",
             description="Django SECRET_KEY of the clinic app (read by the instance at install time)",
             generate_secret_string=secretsmanager.SecretStringGenerator(password_length=64, exclude_punctuation=True),
-            removal_policy=RemovalPolicy.RETAIN,
+            removal_policy=STATEFUL,
         )
         self.admin_password = secretsmanager.Secret(
             self,
@@ -148,7 +206,7 @@ class ClinicServer(Construct):
             generate_secret_string=secretsmanager.SecretStringGenerator(
                 password_length=20, exclude_characters="\"'\\`/@ ", require_each_included_type=True
             ),
-            removal_policy=RemovalPolicy.RETAIN,
+            removal_policy=STATEFUL,
         )
         for secret, why in (
             (self.secret_key, "Rotating the Django key signs every user out and must be coordinated with a "
@@ -173,9 +231,8 @@ class ClinicServer(Construct):
                 f"--secret-key-secret-id {self.secret_key.secret_arn}",
                 f"--admin-secret-id {self.admin_password.secret_arn}",
                 f"--reason-file {bootstrap.REASON_FILE}",
-                # nginx trusts X-Forwarded-For only from CloudFront's VPC-origin ENIs,
-                # so the sign-in throttle sees the viewer's address.
-                f"--trusted-proxy-cidr {VPC_CIDR}",
+                # The viewer's address is the hop CloudFront appends to X-Forwarded-For.
+                f"--trusted-proxy-cidr {','.join(ORIGIN_PEERS)}",
             ]
         )
         self.init_configs["install"] = ec2.InitConfig(
@@ -250,6 +307,13 @@ class ClinicServer(Construct):
             )
         acknowledge(
             self.instance,
+            "AwsSolutions-EC29",
+            "Deliberately no EC2 API termination protection: it blocks the rollback of a failed first create "
+            "(ROLLBACK_FAILED). The stack has CloudFormation termination protection instead (cdk.json "
+            "clinic.termination_protection, on by default; docs/deploy.md shows how to lift it).",
+        )
+        acknowledge(
+            self.instance,
             "CloudFormation-Validate::E1152",
             "ImageId 'resolve:ssm:<public AL2023 parameter>' is resolved by EC2 at launch (documented for "
             "RunInstances), so a new AMI release never replaces the instance that holds the data volume.",
@@ -283,7 +347,11 @@ class ClinicServer(Construct):
             self,
             "SnapshotVault",
             encryption_key=self.data_key,
-            removal_policy=RemovalPolicy.RETAIN,
+            # A vault name is required and unique per account and region: end it
+            # with this stack's id so a vault retained by an earlier stack never
+            # blocks a new one.
+            backup_vault_name=f"{vault_name_prefix(Stack.of(self).stack_name)}{stack_unique_suffix()}",
+            removal_policy=STATEFUL,
         )
         plan = backup.BackupPlan(self, "SnapshotPlan", backup_vault=vault)
         plan.add_rule(

@@ -22,12 +22,21 @@ class ClinicStack(Stack):
     def __init__(self, scope: Construct, construct_id: str, **kwargs) -> None:
         super().__init__(scope, construct_id, **kwargs)
         config = load_config(self.node)
+        # The guard against deleting the stack that holds the clinic's data; it
+        # replaces EC2 termination protection, which blocks a failed create's
+        # rollback. Lift it with the command in docs/deploy.md.
+        self.termination_protection = config.termination_protection
 
         self.storage = PhotoStorage(self, "PhotoStorage", config=config)
         self.processor = PhotoProcessor(self, "PhotoProcessor", storage=self.storage, config=config)
         self.network = Network(self, "Network", config=config)
         self.server = ClinicServer(self, "ClinicServer", network=self.network, config=config)
         self.network.add_interface_endpoints(self.server.subnet)
+        # dnf (S3 gateway), cfn-init/cfn-signal (CloudFormation), the installer
+        # (Secrets Manager) and Session Manager all run at first boot: the instance
+        # starts only once every endpoint exists.
+        for endpoint in self.network.endpoints:
+            self.server.instance.node.add_dependency(endpoint)
         self.front_door = FrontDoor(
             self,
             "FrontDoor",

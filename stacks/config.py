@@ -40,6 +40,9 @@ _ORIGIN = re.compile(r"^https://[a-z0-9.-]+(:[0-9]{1,5})?$")
 _DOMAIN = re.compile(r"^(?=.{4,253}$)([a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?\.)+[a-z]{2,63}$")
 _ACM_ARN = re.compile(r"^arn:aws[a-z-]*:acm:us-east-1:[0-9]{12}:certificate/[0-9a-f-]{36}$")
 _COUNTRY = re.compile(r"^[A-Z]{2}$")
+# An Availability Zone *name* such as sa-east-1a (names map to different physical
+# zones in each account; make preflight prints the zone id it maps to).
+_AZ_NAME = re.compile(r"^[a-z]{2}(-gov)?-[a-z]+-[0-9][a-z]$")
 
 
 @dataclass(frozen=True)
@@ -50,7 +53,9 @@ class ClinicConfig:
     snapshot_retention_days: int = 14
     processor_memory_mb: int = 1024
     processor_timeout_seconds: int = 60
-    processor_reserved_concurrency: int = 5
+    # Off by default: PutFunctionConcurrency must leave 100 executions unreserved,
+    # and young accounts often have a total quota of 10-50 (docs/deploy.md).
+    processor_reserved_concurrency: int | None = None
     processor_retry_attempts: int = 2
     log_retention_days: int = 90
     noncurrent_version_days: int = 30
@@ -59,6 +64,10 @@ class ClinicConfig:
     custom_domain: str | None = None
     certificate_arn: str | None = None
     allowed_countries: tuple[str, ...] = field(default_factory=tuple)
+    # None: the first zone Fn::GetAZs returns (make preflight says which zone id that is).
+    availability_zone: str | None = None
+    # Stack termination protection (the instance's guard against an accidental delete).
+    termination_protection: bool = True
 
     @property
     def log_retention(self) -> logs.RetentionDays:
@@ -77,6 +86,21 @@ def _int(raw: dict[str, Any], name: str, default: int, lo: int, hi: int) -> int:
         raise ConfigError(f"cdk.json context '{_key(name)}' must be an integer, got {value!r}")
     if not lo <= value <= hi:
         raise ConfigError(f"cdk.json context '{_key(name)}' must be between {lo} and {hi}, got {value}")
+    return value
+
+
+def _optional_int(raw: dict[str, Any], name: str, lo: int, hi: int) -> int | None:
+    if raw.get(name) in (None, "", "null"):
+        return None
+    return _int(raw, name, 0, lo, hi)
+
+
+def _bool(raw: dict[str, Any], name: str, default: bool) -> bool:
+    value = raw.get(name, default)
+    if isinstance(value, str) and value.lower() in ("true", "false"):
+        value = value.lower() == "true"
+    if not isinstance(value, bool):
+        raise ConfigError(f"cdk.json context '{_key(name)}' must be true or false, got {value!r}")
     return value
 
 
@@ -109,10 +133,15 @@ def load_config(node: Node) -> ClinicConfig:
     if not isinstance(raw, dict):
         raise ConfigError(f"cdk.json context '{CONTEXT_KEY}' must be an object, got {raw!r}")
     # `-c clinic.key=value` arrives as a separate flat context key; let it win.
-    for name in ClinicConfig.__dataclass_fields__:
-        override = node.try_get_context(_key(name))
-        if override is not None:
-            raw = {**raw, name: _parse_cli(override)}
+    # Every such key is checked, not only the known ones: a misspelt
+    # `-c clinic.instnce_type=...` must stop the synth, not vanish.
+    for flat_key, override in sorted(_all_context(node).items()):
+        if not flat_key.startswith(f"{CONTEXT_KEY}."):
+            continue
+        name = flat_key[len(CONTEXT_KEY) + 1 :]
+        if name not in ClinicConfig.__dataclass_fields__:
+            raise ConfigError(f"command-line context '{flat_key}' is not a known setting (known: {', '.join(ClinicConfig.__dataclass_fields__)})")
+        raw = {**raw, name: _parse_cli(override)}
     unknown = sorted(set(raw) - set(ClinicConfig.__dataclass_fields__))
     if unknown:
         raise ConfigError(f"cdk.json context '{_key(unknown[0])}' is not a known setting")
@@ -145,9 +174,7 @@ def load_config(node: Node) -> ClinicConfig:
         snapshot_retention_days=_int(raw, "snapshot_retention_days", defaults.snapshot_retention_days, 1, 365),
         processor_memory_mb=_int(raw, "processor_memory_mb", defaults.processor_memory_mb, 128, 10240),
         processor_timeout_seconds=_int(raw, "processor_timeout_seconds", defaults.processor_timeout_seconds, 3, 900),
-        processor_reserved_concurrency=_int(
-            raw, "processor_reserved_concurrency", defaults.processor_reserved_concurrency, 1, 1000
-        ),
+        processor_reserved_concurrency=_optional_int(raw, "processor_reserved_concurrency", 1, 1000),
         processor_retry_attempts=_int(raw, "processor_retry_attempts", defaults.processor_retry_attempts, 0, 2),
         log_retention_days=retention,
         noncurrent_version_days=_int(raw, "noncurrent_version_days", defaults.noncurrent_version_days, 1, 3650),
@@ -156,7 +183,16 @@ def load_config(node: Node) -> ClinicConfig:
         custom_domain=domain,
         certificate_arn=certificate,
         allowed_countries=_str_list(raw, "allowed_countries", _COUNTRY, "an ISO 3166 alpha-2 country code like BR"),
+        availability_zone=_optional_str(
+            raw, "availability_zone", _AZ_NAME, "an Availability Zone name such as sa-east-1a (or null)"
+        ),
+        termination_protection=_bool(raw, "termination_protection", defaults.termination_protection),
     )
+
+
+def _all_context(node: Node) -> dict[str, Any]:
+    """Every context value the app sees: cdk.json, cdk.context.json and `-c` flags."""
+    return dict(node.get_all_context() or {})
 
 
 def _parse_cli(value: Any) -> Any:

@@ -33,11 +33,15 @@ class Network(Construct):
         flow_logs = logs.LogGroup(
             self, "FlowLogs", retention=config.log_retention, removal_policy=RemovalPolicy.DESTROY
         )
+        # The operator's zone (cdk.json clinic.availability_zone): VPC origins are
+        # not offered in every zone, and a zone *name* maps to a different physical
+        # zone in each account, so `make preflight` checks its zone id.
+        zones = {"availability_zones": [config.availability_zone]} if config.availability_zone else {"max_azs": 2}
         self.vpc = ec2.Vpc(
             self,
             "Vpc",
             ip_addresses=ec2.IpAddresses.cidr(VPC_CIDR),
-            max_azs=2,
+            **zones,
             nat_gateways=0,
             restrict_default_security_group=True,
             # The public subnets hold nothing: CloudFront VPC origins need the VPC
@@ -54,7 +58,11 @@ class Network(Construct):
             },
         )
         self.app_subnets = ec2.SubnetSelection(subnet_type=ec2.SubnetType.PRIVATE_ISOLATED)
-        self.vpc.add_gateway_endpoint("S3", service=ec2.GatewayVpcEndpointAwsService.S3)
+        # Every endpoint the instance's first boot uses (dnf via S3, cfn-init,
+        # cfn-signal, Secrets Manager, Session Manager); the instance depends on all.
+        self.endpoints: list[ec2.IVpcEndpoint] = [
+            self.vpc.add_gateway_endpoint("S3", service=ec2.GatewayVpcEndpointAwsService.S3)
+        ]
 
     def add_interface_endpoints(self, subnet: ec2.ISubnet) -> None:
         """Endpoints in the instance's subnet only: one ENI each, half the hourly price."""
@@ -68,7 +76,7 @@ class Network(Construct):
         )
         endpoint_sg.add_ingress_rule(ec2.Peer.ipv4(VPC_CIDR), ec2.Port.tcp(443), "AWS APIs over TLS from the VPC")
         for name, service in INTERFACE_ENDPOINTS.items():
-            self.vpc.add_interface_endpoint(
+            endpoint = self.vpc.add_interface_endpoint(
                 name,
                 service=service,
                 subnets=subnets,
@@ -76,3 +84,4 @@ class Network(Construct):
                 security_groups=[endpoint_sg],
                 open=False,
             )
+            self.endpoints.append(endpoint)

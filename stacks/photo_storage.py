@@ -2,12 +2,15 @@
 
 from __future__ import annotations
 
-from aws_cdk import Aws, Duration, RemovalPolicy, Stack
+import json
+
+from aws_cdk import Aws, Duration, Stack
 from aws_cdk import aws_s3 as s3
 from constructs import Construct
 
 from .config import ClinicConfig
 from .nag import acknowledge
+from .naming import STATEFUL, photo_bucket_prefix, stack_unique_suffix
 
 UPLOADS_PREFIX = "uploads/"
 PROCESSED_PREFIX = "processed/"
@@ -17,16 +20,18 @@ BACKUPS_PREFIX = "backups/"
 class PhotoStorage(Construct):
     """Versioned, encrypted, TLS-only photo bucket, retained when the stack goes away.
 
-    The bucket has a fixed name derived from the stack, account and region, so
-    IAM policies (the instance's, the processor's) can name its ARN without a
-    CloudFormation reference to the bucket: that breaks the dependency cycle
-    bucket CORS -> front door -> instance -> instance policy -> bucket.
+    The bucket's name is computed from the stack (name, account, region and a
+    piece of the stack's own id), so IAM policies (the instance's, the
+    processor's) can name its ARN without a CloudFormation reference to the
+    bucket: that breaks the dependency cycle bucket CORS -> front door ->
+    instance -> instance policy -> bucket. The stack-id piece means a bucket
+    retained by an earlier stack never blocks a new one (stacks/naming.py).
     """
 
     def __init__(self, scope: Construct, construct_id: str, *, config: ClinicConfig) -> None:
         super().__init__(scope, construct_id)
-        self._name_prefix = Stack.of(self).stack_name.lower()
-        self.bucket_name = f"{self._name_prefix}-photos-{Aws.ACCOUNT_ID}-{Aws.REGION}"
+        self._name_prefix = photo_bucket_prefix(Stack.of(self).stack_name)
+        self.bucket_name = f"{self._name_prefix}{Aws.ACCOUNT_ID}-{Aws.REGION}-{stack_unique_suffix()}"
         self.bucket_arn = f"arn:{Aws.PARTITION}:s3:::{self.bucket_name}"
 
         self.log_bucket = s3.Bucket(
@@ -38,7 +43,7 @@ class PhotoStorage(Construct):
             # CloudFront standard logs are delivered with ACLs, so the owner must
             # be able to accept them (ACLs stay private: public access is blocked).
             object_ownership=s3.ObjectOwnership.BUCKET_OWNER_PREFERRED,
-            removal_policy=RemovalPolicy.RETAIN,
+            removal_policy=STATEFUL,
             lifecycle_rules=[
                 s3.LifecycleRule(id="expire-access-logs", expiration=Duration.days(365)),
                 s3.LifecycleRule(id="abort-incomplete-uploads", abort_incomplete_multipart_upload_after=Duration.days(7)),
@@ -60,7 +65,7 @@ class PhotoStorage(Construct):
             object_ownership=s3.ObjectOwnership.BUCKET_OWNER_ENFORCED,
             enforce_ssl=True,
             versioned=True,
-            removal_policy=RemovalPolicy.RETAIN,
+            removal_policy=STATEFUL,
             server_access_logs_bucket=self.log_bucket,
             server_access_logs_prefix="photos/",
             lifecycle_rules=[
@@ -95,5 +100,7 @@ class PhotoStorage(Construct):
         return f"{self.bucket_arn}/{prefix}*"
 
     def nag_object_arn(self, prefix: str) -> str:
-        """object_arn() as cdk-nag spells it in a finding id (pseudo parameters as <AWS::…>)."""
-        return f"arn:<AWS::Partition>:s3:::{self._name_prefix}-photos-<AWS::AccountId>-<AWS::Region>/{prefix}*"
+        """object_arn() as cdk-nag spells it in a finding id (pseudo parameters as <AWS::…>,
+        other intrinsics as compact JSON)."""
+        suffix = json.dumps(Stack.of(self).resolve(stack_unique_suffix()), separators=(",", ":"))
+        return f"arn:<AWS::Partition>:s3:::{self._name_prefix}<AWS::AccountId>-<AWS::Region>-{suffix}/{prefix}*"

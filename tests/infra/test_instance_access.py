@@ -24,6 +24,9 @@ def _bucket_prefix_arn(prefix):
                 {"Ref": "AWS::AccountId"},
                 "-",
                 {"Ref": "AWS::Region"},
+                "-",
+                # The stack id's first group: a bucket kept by an earlier stack never collides.
+                {"Fn::Select": [0, {"Fn::Split": ["-", {"Fn::Select": [2, {"Fn::Split": ["/", {"Ref": "AWS::StackId"}]}]}]}]},
                 *([prefix] if prefix else []),
             ],
         ]
@@ -94,7 +97,7 @@ def test_installer_runs_from_the_release_asset_and_signal_follows_it(template_js
     for option in ("--bucket", "--region", "--allowed-hosts", "--secret-key-secret-id", "--admin-secret-id", "--reason-file"):
         assert option in command
     assert f"bash {release_dir}/install_clinic.sh --release {release_dir}" in command
-    assert "--trusted-proxy-cidr 10.20.0.0/16" in command
+    assert "--trusted-proxy-cidr 0.0.0.0/0,::/0" in command  # the SG admits only CloudFront
     assert inst["CreationPolicy"]["ResourceSignal"]["Count"] == 1
 
 
