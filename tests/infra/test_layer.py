@@ -175,3 +175,21 @@ def test_bundling_never_needs_docker(template_json, cdk_out):
     out.mkdir()
     assert bundler.try_bundle(str(out)) is True
     assert (out / "python" / "PIL").is_dir()
+
+
+def test_the_photo_contract_ships_in_the_function_and_the_app_wheel(cdk_out, template_json):
+    """photo_contract.py is defined once (lambda_src/) and shipped, byte for byte,
+    in the Lambda code asset and in the app's wheel (registry/photo_contract.py)."""
+    import zipfile
+
+    from .conftest import processor
+
+    source = (REPO / "lambda_src" / "photo_contract.py").read_bytes()
+    _, function = processor(template_json)
+    asset = cdk_out / f"asset.{function['Properties']['Code']['S3Key'].split('.')[0]}"
+    assert (asset / "photo_contract.py").read_bytes() == source
+    assert (asset / "heif_header.py").is_file()
+    wheels = list(cdk_out.glob("asset.*/wheelhouse/clinic_app-*.whl"))
+    assert len(wheels) == 1, wheels
+    with zipfile.ZipFile(wheels[0]) as wheel:
+        assert wheel.read("registry/photo_contract.py") == source
