@@ -486,3 +486,18 @@ def test_fast_presigned_get_fetches_the_object(s3_bucket):
     assert "X-Amz-Expires=600" in url
     response = requests.get(url, timeout=5)  # moto intercepts requests too
     assert response.status_code == 200 and response.content == b"jpeg-bytes"
+
+
+def test_the_admin_cannot_make_a_failed_photo_primary(admin_client_, reception_client, animal, s3_bucket):
+    broken = add_photo(reception_client, animal, s3_bucket, "corrupt")
+    url = reverse("admin:registry_photo_change", args=[broken.pk])
+    page = admin_client_.get(url)
+    assert page.status_code == 200
+    form = page.context["adminform"].form
+    assert "is_primary" not in form.fields and "status" not in form.fields
+    data = {k: v for k, v in form.initial.items() if k in form.fields and v is not None}
+    data.update({"animal": animal.pk, "is_primary": "on", "status": "ok", "_save": "Salvar"})
+    data["uploaded_at_0"], data["uploaded_at_1"] = broken.uploaded_at.strftime("%d/%m/%Y"), "12:00:00"
+    admin_client_.post(url, data)
+    broken.refresh_from_db()
+    assert broken.status == "failed" and not broken.is_primary

@@ -207,3 +207,30 @@ def test_polling_stops_when_final_and_deleted_or_signed_out_cards_say_so(local_s
         assert polls == []  # stopped
     finally:
         context.close()
+
+
+def test_desktop_viewer_by_keyboard(local_stack, page, tmp_path):
+    """On a desktop, keyboard only: a thumbnail link takes focus, Enter opens the
+    large view, arrows move, Esc closes and focus returns to the thumbnail."""
+    sign_in_and_make_animal(page, local_stack, "Teclado")
+    paths = []
+    for i in range(2):
+        (tmp_path / f"k{i}.png").write_bytes(pf._save(pf.marked(900, 600), "PNG"))
+        paths.append(str(tmp_path / f"k{i}.png"))
+    page.set_input_files("#photo-input", paths)
+    page.wait_for_function("() => document.querySelectorAll("
+                           "'#photo-gallery .photo-card[data-photo-status=\"ok\"] a.photo-large-link').length === 2",
+                           timeout=60_000)
+    first = page.locator("#photo-gallery a.photo-large-link").first
+    first.focus()
+    page.keyboard.press("Enter")
+    page.locator("#photo-viewer").wait_for(state="visible")
+    assert page.inner_text(".viewer-caption") == "Foto 1 de 2"
+    assert page.evaluate("document.activeElement.closest('#photo-viewer') !== null")  # focus moved into the dialog
+    page.keyboard.press("ArrowRight")
+    assert page.inner_text(".viewer-caption") == "Foto 2 de 2"
+    page.keyboard.press("ArrowRight")
+    assert page.inner_text(".viewer-caption") == "Foto 1 de 2"  # wraps around
+    page.keyboard.press("Escape")
+    page.locator("#photo-viewer").wait_for(state="hidden")
+    assert page.evaluate("document.activeElement.classList.contains('photo-large-link')")
