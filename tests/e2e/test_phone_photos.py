@@ -234,3 +234,60 @@ def test_desktop_viewer_by_keyboard(local_stack, page, tmp_path):
     page.keyboard.press("Escape")
     page.locator("#photo-viewer").wait_for(state="hidden")
     assert page.evaluate("document.activeElement.classList.contains('photo-large-link')")
+
+
+def test_network_error_gets_a_retry_and_the_queue_goes_on(local_stack, phone, tmp_path):
+    """The first file's POST to S3 fails (network); the second one still goes
+    through; "Tentar de novo" then sends the first one."""
+    page = phone
+    sign_in_and_make_animal(page, local_stack, "Rede")
+    failures = {"left": 1}
+
+    def flaky(route):
+        if route.request.method == "POST" and failures["left"] > 0:
+            failures["left"] -= 1
+            route.abort("connectionreset")
+        else:
+            route.continue_()
+
+    page.route(f"{local_stack.endpoint}/**", flaky)
+    paths = []
+    for i in range(2):
+        (tmp_path / f"n{i}.jpg").write_bytes(pf.plain_jpeg(size=(800, 600), color=(30 * i, 120, 90)))
+        paths.append(str(tmp_path / f"n{i}.jpg"))
+    page.set_input_files("#photo-input", paths)
+    failed = page.locator('#photo-gallery .photo-card[data-photo-status="upload-failed"]')
+    failed.wait_for()
+    assert "Falha de rede" in failed.locator(".photo-state").inner_text()
+    page.locator('#photo-gallery .photo-card[data-photo-status="ok"]').wait_for(timeout=60_000)  # the other one
+    failed.locator("button.photo-retry").click()
+    page.wait_for_function("() => document.querySelectorAll("
+                           "'#photo-gallery .photo-card[data-photo-status=\"ok\"]').length === 2", timeout=60_000)
+    assert cards(page).count() == 2
+
+
+def test_a_failed_confirm_is_retried_without_uploading_again(local_stack, phone, tmp_path):
+    page = phone
+    sign_in_and_make_animal(page, local_stack, "Confirma")
+    s3_posts = []
+    page.on("request", lambda r: s3_posts.append(r.url)
+            if r.method == "POST" and r.url.startswith(local_stack.endpoint) else None)
+    first = {"done": False}
+
+    def confirm_once_down(route):
+        if not first["done"]:
+            first["done"] = True
+            route.fulfill(status=503, content_type="application/json",
+                          body='{"error": "Armazenamento de fotos indisponível. Tente novamente em instantes."}')
+        else:
+            route.continue_()
+
+    page.route(re.compile(r"/fotos/confirm$"), confirm_once_down)
+    (tmp_path / "c.jpg").write_bytes(pf.plain_jpeg(size=(800, 600)))
+    page.set_input_files("#photo-input", str(tmp_path / "c.jpg"))
+    failed = page.locator('#photo-gallery .photo-card[data-photo-status="upload-failed"]')
+    failed.wait_for()
+    assert "indisponível" in failed.locator(".photo-state").inner_text()
+    failed.locator("button.photo-retry").click()
+    page.locator('#photo-gallery .photo-card[data-photo-status="ok"]').wait_for(timeout=60_000)
+    assert len(s3_posts) == 1 and cards(page).count() == 1

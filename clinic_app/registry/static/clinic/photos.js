@@ -26,7 +26,6 @@
     queued: "Na fila",
     sending: "Enviando…",
     confirming: "Confirmando…",
-    processing: "Processando…",
     done: "Pronta",
     network: "Falha de rede ao enviar. Verifique a conexão e tente de novo.",
     session: "Sua sessão expirou. Entre de novo (recarregue a página) para continuar.",
@@ -225,19 +224,23 @@
     if (file.size < 1) { fail(failure("refused", MSG.empty)); return Promise.resolve(); }
     if (file.size > maxBytes) { fail(failure("refused", MSG.big)); return Promise.resolve(); }
     bar.hidden = false;
-    bar.value = 0;
-    setState(card, "uploading", MSG.sending, false);
-    var presign;
-    return postForm(uploader.getAttribute("data-presign-url"),
-                    { filename: file.name, content_type: type, size: file.size })
+    // A retry after the file reached S3 (the confirm failed) only confirms
+    // again, while the upload token is valid: no second copy in the bucket.
+    var uploaded = item.uploaded && Date.now() < item.uploaded + 10 * 60 * 1000;
+    var sent = uploaded ? Promise.resolve(item.presign) : postForm(
+      uploader.getAttribute("data-presign-url"), { filename: file.name, content_type: type, size: file.size })
       .then(function (p) {
-        presign = p;
+        item.presign = p;
+        bar.value = 0;
+        setState(card, "uploading", MSG.sending, false);
         return uploadToS3(p, file, function (pct) {
           bar.value = pct;
           setState(card, "uploading", MSG.sending + " " + pct + "%", false);
         });
       })
-      .then(function () {
+      .then(function () { item.uploaded = Date.now(); return item.presign; });
+    return sent
+      .then(function (presign) {
         bar.value = 100;
         setState(card, "uploading", MSG.confirming, false);
         return postForm(uploader.getAttribute("data-confirm-url"), { token: presign.token });
@@ -250,7 +253,7 @@
         if (existing && existing !== card) { card.remove(); return; }
         if (!fresh) { card.remove(); return; }
         card.replaceWith(fresh);
-        setState(fresh, "pending", MSG.processing, false);
+        setState(fresh, "pending", "", false);  // the frame says "processando…"
         watch(fresh);
       })
       .catch(fail);
