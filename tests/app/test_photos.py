@@ -3,6 +3,7 @@
 import base64
 import datetime
 import json
+import re
 
 import pytest
 from django.urls import reverse
@@ -361,7 +362,9 @@ def test_a_failed_photo_never_becomes_primary(reception_client, animal, s3_bucke
         reception_client.post(reverse("photo_set_primary", args=[photo.photo_id]))
         assert primary_ids(animal) == [good.photo_id]
     html = reception_client.get(reverse("animal_detail", args=[animal.pk])).content.decode()
-    assert html.count("photo-set-primary") == 0  # offered for none: the only ok photo is the principal
+    offers = re.findall(r'<form[^>]*photo-set-primary-form[^>]*>', html)
+    assert len(offers) == 1 and "hidden" in offers[0]  # only the pending one, hidden until it is processed
+    assert f"/fotos/{broken.photo_id}/principal" not in html  # never for the failed one
     assert html.count("photo-primary-tag") == 1
 
 

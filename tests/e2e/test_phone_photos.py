@@ -16,7 +16,7 @@ import pytest
 sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "processor"))
 import photo_factory as pf  # noqa: E402  (the processor tests' own image maker)
 
-from .test_clinic_flow import THUMB_LOADED, valid_cpf  # noqa: E402
+from .test_clinic_flow import THUMB_LOADED, shoot, valid_cpf  # noqa: E402
 
 pytestmark = pytest.mark.e2e
 PHONE = {"width": 390, "height": 844}
@@ -106,6 +106,11 @@ def test_phone_upload_grid_viewer_and_a_broken_file(local_stack, phone, tmp_path
         assert "/thumb_hd.jpg" in src, src
         assert thumbs.nth(i).get_attribute("alt") == "Foto de Mingau"
 
+    page.evaluate("window.scrollTo(0, 0)")
+    shoot(page, "animal-detail-phone.png")  # SCREENSHOTS=1 (make screenshots): name, photo, buttons
+    page.evaluate("document.getElementById('fotos').scrollIntoView({block: 'start'})")
+    shoot(page, "animal-photos-phone.png")  # the grid
+
     # Two per row on a phone.
     boxes = [cards(page).nth(i).bounding_box() for i in range(4)]
     assert abs(boxes[0]["y"] - boxes[1]["y"]) < 2 and boxes[2]["y"] > boxes[0]["y"] + boxes[0]["height"] - 2
@@ -115,6 +120,9 @@ def test_phone_upload_grid_viewer_and_a_broken_file(local_stack, phone, tmp_path
     primary = page.locator('#photo-gallery .photo-card[data-primary="1"]')
     assert primary.count() == 1 and primary.get_attribute("data-photo-status") == "ok"
     assert page.locator("#head-photo-slot img").get_attribute("alt") == "Foto principal de Mingau"
+    offers = page.locator("#photo-gallery .photo-set-primary")
+    assert offers.count() == 2 and all(offers.nth(i).is_visible() for i in range(2))  # the other two processed
+    assert cards(page, "failed").locator(".photo-set-primary").count() == 0
 
     # Tap opens the large view; swipe and arrow keys move; Esc closes.
     thumbs.nth(0).tap()

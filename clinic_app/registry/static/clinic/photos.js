@@ -205,6 +205,7 @@
       running += 1;
       start(queue.shift()).then(function () { running -= 1; pump(); });
     }
+    if (!running && !queue.length && !sessionGone) { say("", false); }  // each card tells its own outcome
   }
 
   function start(item) {
@@ -279,10 +280,18 @@
       frame.appendChild(link);
       if (errorEl) { errorEl.hidden = true; errorEl.textContent = ""; }
       setState(card, "ok", "", false);
-      if (data.is_primary) { markPrimary(card, data); }
+      var setPrimary = card.querySelector(".photo-set-primary-form");
+      if (data.is_primary) {
+        markPrimary(card, data);
+        if (setPrimary) { setPrimary.remove(); }
+      } else if (setPrimary) {
+        setPrimary.hidden = false;  // offered once the photo is processed
+      }
     } else if (data.status === "failed") {
       frame.textContent = "";
       frame.appendChild(el("span", "photo-failed", "Falhou"));
+      var offer = card.querySelector(".photo-set-primary-form");
+      if (offer) { offer.remove(); }  // a failed photo is never the principal one
       if (errorEl) { errorEl.textContent = data.error || "Não foi possível processar a foto."; errorEl.hidden = false; }
       setState(card, "failed", "", false);
     } else if (data.status === "deleted") {
