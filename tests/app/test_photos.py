@@ -504,3 +504,17 @@ def test_the_admin_cannot_make_a_failed_photo_primary(admin_client_, reception_c
     admin_client_.post(url, data)
     broken.refresh_from_db()
     assert broken.status == "failed" and not broken.is_primary
+
+
+def test_principal_photo_beside_the_name_on_edit_picker_and_archive(reception_client, admin_client_, animal,
+                                                                   s3_bucket):
+    pages = [reverse("animal_edit", args=[animal.pk]), reverse("animal_edit", args=[animal.pk]) + "?change_tutor=1",
+             reverse("animal_archive", args=[animal.pk])]
+    broken = add_photo(reception_client, animal, s3_bucket, "corrupt")
+    for url in pages:
+        assert "principal-photo" not in admin_client_.get(url).content.decode()  # none yet: a failed one never is
+    good = add_photo(reception_client, animal, s3_bucket, "ok")
+    for url in pages:
+        html = admin_client_.get(url).content.decode()
+        assert f'alt="Foto principal de {animal.name}"' in html, url
+        assert f"processed/{good.photo_id}/thumb-v2.jpg" in html and broken.photo_id not in html
