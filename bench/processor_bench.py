@@ -163,12 +163,12 @@ def spawn(variant: str, path: str, runs: int) -> dict:
 
 # ------------------------------------------------------------------ extras
 
-def import_times(repeats: int = 5) -> dict:
+def import_times(repeats: int = 5, src: Path = LAMBDA_SRC) -> dict:
     """Cold import of the handler (boto3 + Pillow + ours) and of imaging alone."""
     out = {}
     for module in ("handler", "imaging"):
         code = (
-            f"import sys, time; sys.path.insert(0, {str(LAMBDA_SRC)!r}); "
+            f"import sys, time; sys.path.insert(0, {str(src)!r}); "
             f"t = time.perf_counter(); import {module}; "
             "print((time.perf_counter() - t) * 1000)"
         )
@@ -179,6 +179,19 @@ def import_times(repeats: int = 5) -> dict:
         ]
         out[module] = statistics.median(samples)
     return out
+
+
+def import_times_against(ref: str, repeats: int = 9) -> tuple[dict, dict]:
+    """(baseline, current) cold imports, interleaved; the baseline is
+    lambda_src/ as of git `ref` (e.g. the commit before a change)."""
+    with tempfile.TemporaryDirectory() as tmp:
+        archive = subprocess.run(["git", "-C", str(ROOT), "archive", ref, "lambda_src"],
+                                 capture_output=True, check=True).stdout
+        subprocess.run(["tar", "-x", "-C", tmp], input=archive, check=True)
+        old = Path(tmp) / "lambda_src"
+        rounds = [(import_times(1, old), import_times(1)) for _ in range(repeats)]
+    med = lambda side, m: statistics.median(r[side][m] for r in rounds)  # noqa: E731
+    return ({m: med(0, m) for m in ("handler", "imaging")}, {m: med(1, m) for m in ("handler", "imaging")})
 
 
 def encoder_options(data: bytes, runs: int = 5) -> list[tuple[str, float, int]]:
@@ -282,6 +295,8 @@ def main() -> int:
     ap.add_argument("--runs", type=int, default=7, help="timed runs per round and variant")
     ap.add_argument("--rounds", type=int, default=3, help="interleaved rounds (fresh processes)")
     ap.add_argument("--memory-mb", type=int, default=1024, help="Lambda memory size for the cost")
+    ap.add_argument("--import-baseline", metavar="GIT_REF",
+                    help="also time the cold import of lambda_src/ at this git ref, interleaved")
     ap.add_argument("--worker")
     ap.add_argument("--input")
     args = ap.parse_args()
@@ -354,6 +369,11 @@ def main() -> int:
     print(f"cold-start import: handler {imports['handler']:.0f} ms "
           f"(boto3 + Pillow + ours), imaging alone {imports['imaging']:.0f} ms "
           f"(median of 5 fresh `python -I` processes)\n")
+    if args.import_baseline:
+        old, new = import_times_against(args.import_baseline)
+        print(f"cold-start import vs {args.import_baseline} (median of 9 interleaved pairs): handler "
+              f"{old['handler']:.0f} -> {new['handler']:.0f} ms, imaging {old['imaging']:.0f} -> "
+              f"{new['imaging']:.0f} ms\n")
 
     print("encoder options for the large rendition (1200x1600):")
     for label, ms, size in encoder_options(data):
