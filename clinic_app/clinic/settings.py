@@ -13,6 +13,7 @@ import sys
 from pathlib import Path
 
 from django.core.exceptions import ImproperlyConfigured
+from registry import photo_contract
 
 BASE_DIR = Path(__file__).resolve().parent.parent  # clinic_app/
 REPO_DIR = BASE_DIR.parent
@@ -186,7 +187,7 @@ STORAGES = {
 PHOTO_BUCKET = os.environ.get("CLINIC_PHOTO_BUCKET", "clinic-photos-local")
 AWS_REGION = os.environ.get("AWS_REGION") or os.environ.get("AWS_DEFAULT_REGION") or "us-east-1"
 AWS_ENDPOINT_URL = os.environ.get("AWS_ENDPOINT_URL", "").strip() or None
-PHOTO_MAX_BYTES = 25 * 1024 * 1024
+PHOTO_MAX_BYTES = photo_contract.MAX_BYTES  # the same limit as the processor
 PHOTO_UPLOAD_EXPIRES = 300  # seconds; presigned POST
 PHOTO_URL_EXPIRES = 600  # seconds; presigned GET for renditions
 PHOTO_PENDING_TIMEOUT = 600  # seconds after which a pending photo is shown as failed

@@ -28,7 +28,10 @@ class PhotoAdmin(admin.ModelAdmin):
     list_display = ("photo_id", "animal", "status", "is_primary", "uploaded_at")
     list_filter = ("status",)
     raw_id_fields = ("animal",)
-    readonly_fields = ("photo_id", "key", "renditions", "manifest", "error_code", "error_message", "processed_at")
+    # status and principal follow the processor and the app's rules (a failed photo is never
+    # principal): not hand-edited here.
+    readonly_fields = ("photo_id", "key", "renditions", "manifest", "error_code", "error_message", "processed_at",
+                       "status", "is_primary")
 
 
 @admin.register(AuditEntry)

@@ -10,12 +10,19 @@ from django.core.cache import cache
 from django.db import IntegrityError, transaction
 from django.utils import timezone
 
+from . import photo_contract as contract
 from . import s3
 from .models import Photo
 
 log = logging.getLogger(__name__)
 
-RENDITIONS = ("thumb", "medium", "large")
+RENDITIONS = tuple(r.name for r in contract.RENDITIONS)
+# The sizes a browser picks from for a grid thumbnail / the full-screen view.
+THUMB_SET = tuple(r for r in contract.RENDITIONS if r.square)
+VIEW_SET = tuple(r for r in contract.RENDITIONS if not r.square)
+# How wide a grid thumbnail is drawn, for the browser's srcset choice; follows
+# the .gallery columns in app.css (2 per row on phones, 3 on small tablets).
+THUMB_SIZES = "(max-width: 479px) 50vw, (max-width: 760px) 33vw, 200px"
 
 
 def rendition_url(photo: Photo, name: str) -> str | None:
@@ -34,6 +41,43 @@ def rendition_url(photo: Photo, name: str) -> str | None:
             return None
         cache.set(cache_key, url, timeout=settings.PHOTO_URL_EXPIRES // 2)
     return url
+
+
+def srcset(photo: Photo, specs) -> str:
+    """``url 256w, url 640w`` from the renditions the photo has (widths from
+    its manifest, so a photo smaller than a box is described truthfully)."""
+    parts = []
+    for spec in sorted(specs, key=lambda r: r.box):
+        url = rendition_url(photo, spec.name)
+        width = ((photo.renditions or {}).get(spec.name) or {}).get("width")
+        if url and isinstance(width, int) and width > 0:
+            parts.append(f"{url} {width}w")
+    return ", ".join(parts)
+
+
+def urls(photo: Photo) -> dict:
+    """Everything a page or the status API needs to show an OK photo."""
+    data = {f"{name}_url": rendition_url(photo, name) for name in RENDITIONS}
+    data["thumb_srcset"] = srcset(photo, THUMB_SET)
+    data["view_srcset"] = srcset(photo, VIEW_SET)
+    data["thumb_sizes"] = THUMB_SIZES
+    return data
+
+
+def ensure_primary(animal_id: int) -> None:
+    """If the animal has no principal photo, make its oldest processed (ok)
+    photo the principal one. A pending or failed photo never is."""
+    if Photo.objects.filter(animal_id=animal_id, is_primary=True).exists():
+        return
+    candidate = (Photo.objects.filter(animal_id=animal_id, status=Photo.Status.OK)
+                 .order_by("uploaded_at", "id").values_list("pk", flat=True).first())
+    if candidate is None:
+        return
+    try:
+        with transaction.atomic():
+            Photo.objects.filter(pk=candidate).update(is_primary=True)
+    except IntegrityError:
+        pass  # another request promoted one first: the animal has its principal photo
 
 
 def is_timed_out(photo: Photo) -> bool:
@@ -56,7 +100,7 @@ def reconcile(photo: Photo) -> Photo:
         status, error = "failed", {"code": "invalid_manifest", "message": "photo_id mismatch"}
     if status == "ok":
         if not isinstance(renditions, dict) or not all(
-            isinstance(renditions.get(n), dict) and renditions[n].get("key") for n in RENDITIONS
+            isinstance(renditions.get(n), dict) and renditions[n].get("key") for n in contract.REQUIRED
         ):
             status, error = "failed", {"code": "invalid_manifest", "message": "renditions missing"}
             renditions = {}
@@ -75,18 +119,23 @@ def reconcile(photo: Photo) -> Photo:
         "manifest": manifest,
         "processed_at": timezone.now(),
     }
+    if status == "ok":  # keep only well-formed rendition entries the app knows
+        fields["renditions"] = {n: v for n, v in renditions.items() if n in RENDITIONS and isinstance(v, dict)}
+    else:
+        fields["is_primary"] = False  # a failed photo is never the principal one
     # conditional update: stored once even if two pollers race
     Photo.objects.filter(pk=photo.pk, status=Photo.Status.PENDING).update(**fields)
+    ensure_primary(photo.animal_id)
     photo.refresh_from_db()
     return photo
 
 
 def status_payload(photo: Photo) -> dict:
     data = {"photo_id": photo.photo_id, "status": photo.status, "error": None,
-            "thumb_url": None, "medium_url": None, "large_url": None}
+            "is_primary": photo.is_primary, "thumb_srcset": "", "view_srcset": ""}
+    data.update({f"{name}_url": None for name in RENDITIONS})
     if photo.status == Photo.Status.OK:
-        for name in RENDITIONS:
-            data[f"{name}_url"] = rendition_url(photo, name)
+        data.update(urls(photo))
     elif photo.status == Photo.Status.FAILED:
         data["error"] = s3.error_message(photo.error_code)
     elif is_timed_out(photo):
@@ -118,16 +167,16 @@ def confirm_upload(*, animal, photo_id: str, key: str, original_name: str, user)
     if not content_type.startswith("image/"):
         s3.delete(key)
         raise UploadRefused("O arquivo enviado não é uma imagem.")
+    # Never the principal photo yet: it becomes one (if the animal has none)
+    # only once processed, in reconcile(); a failed upload never does.
     photo = Photo(photo_id=photo_id, animal=animal, key=key, original_name=original_name[:255],
-                  content_type=content_type[:100], size=size, uploaded_by=user)
+                  content_type=content_type[:100], size=size, uploaded_by=user, is_primary=False)
     try:
         with transaction.atomic():
-            photo.is_primary = not animal.photos.filter(is_primary=True).exists()
             photo.save()
     except IntegrityError:
         existing = Photo.objects.filter(photo_id=photo_id).first()
         if existing is not None:
             return existing, False
-        photo.is_primary = False  # lost a race for primary
-        photo.save()
+        raise
     return photo, True

@@ -23,12 +23,17 @@ from botocore.config import Config
 from botocore.exceptions import ClientError
 from django.conf import settings
 
+from . import photo_contract as contract
+
 log = logging.getLogger(__name__)
 
+ACCEPTED_TEXT = ", ".join(contract.ACCEPTED_LABELS[:-1]) + " ou " + contract.ACCEPTED_LABELS[-1]
+# One pt-BR message per processor failure code (photo_contract.ERROR_CODES).
 ERROR_MESSAGES = {
-    "unsupported": "Formato não suportado: envie uma foto JPEG, PNG, WebP ou GIF.",
-    "corrupt": "O arquivo está corrompido ou não é uma imagem válida.",
-    "too_large": "A imagem é grande demais para ser processada (máximo 25 MB).",
+    contract.UNSUPPORTED: f"Formato não suportado: envie uma foto {ACCEPTED_TEXT}.",
+    contract.CORRUPT: "O arquivo está corrompido ou incompleto. Envie de novo a partir da foto original.",
+    contract.TOO_LARGE: (f"A imagem é grande demais para ser processada (máximo de "
+                         f"{contract.MAX_BYTES // 2**20} MB e {contract.MAX_PIXELS // 10**6} megapixels)."),
     "timeout": "O processamento da foto está demorando mais que o esperado. Tente enviar de novo.",
 }
 GENERIC_ERROR = "Não foi possível processar a foto."

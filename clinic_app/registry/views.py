@@ -234,12 +234,13 @@ def animal_edit(request, pk: int):
 @require_GET
 def animal_detail(request, pk: int):
     animal = get_object_or_404(Animal.objects.select_related("tutor", "created_by", "updated_by"), pk=pk)
-    gallery = [{"photo": p, "thumb_url": photos.rendition_url(p, "thumb"),
-                "large_url": photos.rendition_url(p, "large"),
+    gallery = [{"photo": p, **(photos.urls(p) if p.status == Photo.Status.OK else {}),
                 "error": s3.error_message(p.error_code) if p.status == Photo.Status.FAILED else ""}
                for p in animal.photos.select_related("uploaded_by")]
+    principal = next((item for item in gallery if item["photo"].is_primary and item.get("thumb_url")), None)
     return render(request, "registry/animal_detail.html", {
-        "animal": animal, "gallery": gallery, "audit": audit.entries_for(animal),
+        "animal": animal, "gallery": gallery, "principal": principal, "audit": audit.entries_for(animal),
+        "thumb_sizes": photos.THUMB_SIZES,
         "max_bytes": settings.PHOTO_MAX_BYTES,
     })
 
@@ -337,7 +338,7 @@ def photo_presign(request, pk: int):
     except ValueError:
         size = 0
     if not content_type.startswith("image/") or len(content_type) > 100:
-        return _json_error("Escolha um arquivo de imagem (JPEG, PNG, WebP ou GIF).")
+        return _json_error(f"Escolha um arquivo de imagem ({s3.ACCEPTED_TEXT}).")
     if size < 1:
         return _json_error("O arquivo está vazio.")
     if size > settings.PHOTO_MAX_BYTES:
@@ -388,7 +389,10 @@ def photo_confirm(request, pk: int):
 @require_GET
 @never_cache
 def photo_status(request, photo_id: str):
-    photo = get_object_or_404(Photo, photo_id=photo_id)
+    photo = Photo.objects.filter(photo_id=photo_id).first()
+    if photo is None:  # deleted (maybe by someone else) while a page was polling it
+        return JsonResponse({"photo_id": photo_id, "status": "deleted",
+                             "error": "Esta foto foi excluída."}, status=404)
     try:
         photo = photos.reconcile(photo)
     except Exception:
@@ -402,7 +406,9 @@ def photo_status(request, photo_id: str):
 @require_POST
 def photo_set_primary(request, photo_id: str):
     photo = get_object_or_404(Photo.objects.select_related("animal"), photo_id=photo_id)
-    if not photo.is_primary:
+    if photo.status != Photo.Status.OK:
+        messages.error(request, "Só uma foto já processada pode ser a principal.")
+    elif not photo.is_primary:
         with transaction.atomic():
             Photo.objects.filter(animal=photo.animal, is_primary=True).update(is_primary=False)
             Photo.objects.filter(pk=photo.pk).update(is_primary=True)
@@ -422,9 +428,7 @@ def photo_delete(request, photo_id: str):
         was_primary = photo.is_primary
         photo.delete()
         if was_primary:
-            nxt = animal.photos.order_by("uploaded_at", "id").first()
-            if nxt:
-                Photo.objects.filter(pk=nxt.pk).update(is_primary=True)
+            photos.ensure_primary(animal.pk)  # the next processed photo, never a pending or failed one
         audit.record(animal, AuditEntry.Action.PHOTO, request.user, field="foto",
                      old=photo.original_name, new="Excluída")
     for key in keys + [s3.manifest_key(photo.photo_id)]:
