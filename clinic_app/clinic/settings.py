@@ -10,6 +10,8 @@ from __future__ import annotations
 
 import os
 import sys
+import tempfile
+from datetime import timedelta
 from pathlib import Path
 
 from django.core.exceptions import ImproperlyConfigured
@@ -62,6 +64,7 @@ INSTALLED_APPS = [
     "django.contrib.messages",
     "django.contrib.staticfiles",
     "django.contrib.humanize",
+    "axes",
     "registry",
 ]
 
@@ -76,6 +79,8 @@ MIDDLEWARE = [
     "django.contrib.messages.middleware.MessageMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
     "clinic.middleware.LoginRequiredMiddleware",
+    # last: turns a locked-out sign-in (app form or /admin/login/) into the lockout page
+    "axes.middleware.AxesMiddleware",
 ]
 
 ROOT_URLCONF = "clinic.urls"
@@ -120,6 +125,9 @@ else:
                 ),
                 "transaction_mode": "IMMEDIATE",
             },
+            # Tests use a file too, not shared-cache memory: concurrency tests
+            # need SQLite's real locking (busy_timeout, WAL), as in production.
+            "TEST": {"NAME": os.path.join(tempfile.gettempdir(), f"clinic-test-{os.getpid()}.sqlite3")},
         }
     }
 
@@ -142,9 +150,29 @@ LOGIN_URL = "login"
 LOGIN_REDIRECT_URL = "animal_list"
 LOGOUT_REDIRECT_URL = "login"
 
-# Sign-in throttling (registry.throttle): failures per username+IP.
+# Sign-in limiting: django-axes hooks authenticate() itself, so the app's form
+# and /admin/login/ share one limiter (registry.auth adds atomic admission and a
+# per-address limit across usernames).
+AUTHENTICATION_BACKENDS = [
+    "axes.backends.AxesStandaloneBackend",
+    "django.contrib.auth.backends.ModelBackend",
+]
 LOGIN_MAX_FAILURES = int(os.environ.get("CLINIC_LOGIN_MAX_FAILURES", "5"))
+LOGIN_MAX_FAILURES_PER_ADDRESS = int(os.environ.get("CLINIC_LOGIN_MAX_FAILURES_PER_ADDRESS", "20"))
 LOGIN_LOCKOUT_SECONDS = int(os.environ.get("CLINIC_LOGIN_LOCKOUT_SECONDS", "900"))
+AXES_HANDLER = "registry.auth.ClinicAxesHandler"
+AXES_FAILURE_LIMIT = LOGIN_MAX_FAILURES
+AXES_COOLOFF_TIME = timedelta(seconds=LOGIN_LOCKOUT_SECONDS)
+AXES_LOCKOUT_PARAMETERS = [["username", "ip_address"]]
+AXES_CLIENT_IP_CALLABLE = "registry.auth.client_ip"
+AXES_USERNAME_CALLABLE = "registry.auth.normalise_username"
+AXES_LOCKOUT_CALLABLE = "registry.auth.lockout_response"
+AXES_RESET_ON_SUCCESS = False  # registry.auth forgives only the signed-in username's failures
+AXES_ENABLE_ACCESS_FAILURE_LOG = True
+AXES_SENSITIVE_PARAMETERS = ["password", "csrfmiddlewaretoken"]
+AXES_VERBOSE = False
+# a refused attempt does not push the lock further out (and is not counted twice)
+AXES_RESET_COOL_OFF_ON_FAILURE_DURING_LOCKOUT = False
 
 CACHES = {
     "default": {
@@ -274,6 +302,8 @@ LOGGING = {
         "django.request": {"level": "ERROR"},
         "django.server": {"level": "WARNING"},
         "botocore": {"level": "WARNING"},
+        # axes logs usernames and addresses (personal data); the audit trail has them.
+        "axes": {"level": "ERROR"},
         "boto3": {"level": "WARNING"},
     },
 }

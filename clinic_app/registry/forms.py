@@ -6,7 +6,6 @@ from decimal import Decimal
 from typing import ClassVar
 
 from django import forms
-from django.contrib.auth.forms import AuthenticationForm
 from django.core.exceptions import ValidationError
 from django.utils import timezone
 
@@ -149,20 +148,3 @@ class AnimalSearchForm(forms.Form):
 class TutorSearchForm(forms.Form):
     q = forms.CharField(label="Buscar", required=False, max_length=100,
                         widget=forms.SearchInput(attrs={"placeholder": "Nome, CPF ou telefone", "autofocus": True}))
-
-
-class ThrottledAuthenticationForm(AuthenticationForm):
-    """Django's sign-in form plus a lock after too many failures (registry.throttle)."""
-
-    def clean(self):
-        from . import throttle
-
-        username = self.cleaned_data.get("username") or ""
-        ip = throttle.client_ip(self.request) if self.request else ""
-        if throttle.is_locked(username, ip):
-            raise ValidationError(throttle.LOCKED_MESSAGE, code="locked")
-        try:
-            return super().clean()
-        except ValidationError:
-            throttle.record_failure(username, ip)
-            raise

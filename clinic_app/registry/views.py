@@ -22,11 +22,10 @@ from django.utils import timezone
 from django.views.decorators.cache import never_cache
 from django.views.decorators.http import require_GET, require_POST
 
-from . import audit, photos, s3, search, throttle
+from . import audit, photos, s3, search
 from .forms import (
     AnimalForm,
     AnimalSearchForm,
-    ThrottledAuthenticationForm,
     TutorForm,
     TutorSearchForm,
 )
@@ -63,12 +62,8 @@ def healthz(request):
 
 
 class LoginView(auth_views.LoginView):
-    form_class = ThrottledAuthenticationForm
+    # Limiting and auditing happen in authenticate() itself (registry.auth).
     redirect_authenticated_user = True
-
-    def form_valid(self, form):
-        throttle.clear(form.get_user().get_username(), throttle.client_ip(self.request))
-        return super().form_valid(form)
 
 
 # --- animals -------------------------------------------------------------------
