@@ -22,7 +22,15 @@ class BRDateInput(forms.DateInput):
         super().__init__(attrs=base, format=DATE_FORMAT)
 
 
+def edit_token_field():
+    """The version (and the values) an edit form was opened with, signed
+    (registry.editing): a stale save is detected and the conflict page can say
+    what changed."""
+    return forms.CharField(required=False, widget=forms.HiddenInput)
+
+
 class TutorForm(forms.ModelForm):
+    edit_token = edit_token_field()
     cpf = forms.CharField(label="CPF", required=False, max_length=20,
                           widget=forms.TextInput(attrs={"placeholder": "000.000.000-00", "inputmode": "numeric"}))
     phone = forms.CharField(label="Telefone", max_length=25,
@@ -66,6 +74,7 @@ class TutorForm(forms.ModelForm):
 
 
 class AnimalForm(forms.ModelForm):
+    edit_token = edit_token_field()
     tutor = forms.ModelChoiceField(queryset=Tutor.objects.all(), widget=forms.HiddenInput,
                                    error_messages={"required": "Escolha o tutor do animal.",
                                                    "invalid_choice": "Tutor não encontrado."})

@@ -39,13 +39,20 @@ class TimeStamped(models.Model):
     class Meta:
         abstract = True
 
+    def save(self, *args, **kwargs):
+        if self.pk is not None and not kwargs.get("force_insert"):
+            self.version = (self.version or 0) + 1  # every save through the ORM is a new version
+            if kwargs.get("update_fields") is not None:
+                kwargs["update_fields"] = set(kwargs["update_fields"]) | {"version"}
+        super().save(*args, **kwargs)
+
 
 class Tutor(TimeStamped):
     name = models.CharField("nome", max_length=150)
     search_name = models.CharField(max_length=150, editable=False, db_index=True, default="")
     cpf = models.CharField(
         "CPF", max_length=11, null=True, blank=True, unique=True,
-        validators=[v.validate_cpf, RegexValidator(r"^\d{11}$", "CPF deve ter 11 dígitos.")],
+        validators=[v.validate_cpf, RegexValidator(r"^[0-9]{11}$", "CPF deve ter 11 dígitos.")],
         error_messages={"unique": "Já existe um tutor com este CPF."},
     )
     phone = models.CharField("telefone", max_length=11, db_index=True)
@@ -72,9 +79,12 @@ class Tutor(TimeStamped):
 
     def save(self, *args, **kwargs):
         self.search_name = v.fold(self.name)
+        # identifiers are stored as ASCII digits whatever path saved them
+        self.cpf = v.normalise_cpf(self.cpf)
+        self.phone = v.normalise_phone(self.phone) if self.phone else ""
+        self.phone_secondary = v.normalise_phone(self.phone_secondary)
+        self.cep = v.normalise_cep(self.cep)
         self.search_phones = f"{self.phone} {self.phone_secondary}".strip()
-        if self.cpf == "":
-            self.cpf = None
         super().save(*args, **kwargs)
 
     @property
@@ -165,8 +175,7 @@ class Animal(TimeStamped):
 
     def save(self, *args, **kwargs):
         self.search_name = v.fold(self.name)
-        if self.microchip == "":
-            self.microchip = None
+        self.microchip = v.normalise_microchip(self.microchip)
         super().save(*args, **kwargs)
 
     @property

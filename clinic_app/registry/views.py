@@ -22,7 +22,7 @@ from django.utils import timezone
 from django.views.decorators.cache import never_cache
 from django.views.decorators.http import require_GET, require_POST
 
-from . import audit, photos, s3, search
+from . import audit, editing, photos, s3, search
 from .forms import (
     AnimalForm,
     AnimalSearchForm,
@@ -34,7 +34,8 @@ from .validators import format_cpf, format_phone
 
 log = logging.getLogger(__name__)
 
-ANIMAL_AUDITED = [f for f in AnimalForm.Meta.fields] + ["is_active"]
+ANIMAL_FORM_FIELDS = list(AnimalForm.Meta.fields)
+ANIMAL_AUDITED = [*ANIMAL_FORM_FIELDS, "is_active"]
 TUTOR_AUDITED = list(TutorForm.Meta.fields)
 UPLOAD_SALT = "registry.photo-upload"
 
@@ -166,7 +167,7 @@ def animal_export(request):
 
 def _tutor_from_param(request):
     tutor_id = request.GET.get("tutor") or request.POST.get("tutor")
-    if tutor_id and str(tutor_id).isdigit():
+    if tutor_id and str(tutor_id).isascii() and str(tutor_id).isdigit():
         return Tutor.objects.filter(pk=int(tutor_id)).first()
     return None
 
@@ -187,13 +188,10 @@ def animal_create(request):
     if request.method == "POST":
         form = AnimalForm(request.POST)
         if form.is_valid():
-            with transaction.atomic():
-                animal = form.save(commit=False)
-                animal.created_by = animal.updated_by = request.user
-                animal.save()
-                audit.record(animal, AuditEntry.Action.CREATE, request.user, new=animal.name)
-            messages.success(request, f"Animal “{animal.name}” cadastrado.")
-            return redirect("animal_detail", pk=animal.pk)
+            animal = editing.create(form, request.user)
+            if animal is not None:
+                messages.success(request, f"Animal “{animal.name}” cadastrado.")
+                return redirect("animal_detail", pk=animal.pk)
     else:
         form = AnimalForm(initial={"tutor": tutor.pk})
     return render(request, "registry/animal_form.html", {"form": form, "tutor": tutor, "animal": None})
@@ -207,19 +205,23 @@ def animal_edit(request, pk: int):
         return _tutor_picker(request, {"title": f"Trocar o tutor de {animal.name}",
                                        "next_url": reverse("animal_edit", args=[animal.pk]), "animal": animal})
     if request.method == "POST":
-        before = audit.snapshot(animal, ANIMAL_AUDITED)
         form = AnimalForm(request.POST, instance=animal)
         if form.is_valid():
-            with transaction.atomic():
-                animal = form.save(commit=False)
-                animal.updated_by = request.user
-                animal.save()
-                n = audit.record_changes(animal, before, request.user)
-            messages.success(request, "Alterações salvas." if n else "Nenhuma alteração.")
-            return redirect("animal_detail", pk=animal.pk)
+            try:
+                saved, n = editing.update(form, Animal, animal.pk, ANIMAL_FORM_FIELDS, ANIMAL_AUDITED, request.user)
+            except editing.Stale as stale:
+                fresh, info = editing.conflict(form, AnimalForm, stale.current, ANIMAL_FORM_FIELDS)
+                tutor = fresh.initial.get("tutor") and Tutor.objects.filter(pk=fresh.initial["tutor"]).first()
+                return render(request, "registry/animal_form.html",
+                              {"form": fresh, "tutor": tutor or stale.current.tutor, "animal": stale.current,
+                               "conflict": info}, status=409)
+            if saved is not None:
+                messages.success(request, "Alterações salvas." if n else "Nenhuma alteração.")
+                return redirect("animal_detail", pk=saved.pk)
         tutor = form.cleaned_data.get("tutor") or animal.tutor
     else:
         initial = {"tutor": new_tutor.pk} if new_tutor else {}
+        initial["edit_token"] = editing.edit_token(animal, ANIMAL_FORM_FIELDS)
         form = AnimalForm(instance=animal, initial=initial)
         tutor = new_tutor or animal.tutor
     return render(request, "registry/animal_form.html", {"form": form, "tutor": tutor, "animal": animal})
@@ -274,13 +276,10 @@ def tutor_create(request):
     if request.method == "POST":
         form = TutorForm(request.POST)
         if form.is_valid():
-            with transaction.atomic():
-                tutor = form.save(commit=False)
-                tutor.created_by = tutor.updated_by = request.user
-                tutor.save()
-                audit.record(tutor, AuditEntry.Action.CREATE, request.user, new=tutor.name)
-            messages.success(request, f"Tutor “{tutor.name}” cadastrado.")
-            return redirect("tutor_detail", pk=tutor.pk)
+            tutor = editing.create(form, request.user)
+            if tutor is not None:
+                messages.success(request, f"Tutor “{tutor.name}” cadastrado.")
+                return redirect("tutor_detail", pk=tutor.pk)
     else:
         form = TutorForm()
     return render(request, "registry/tutor_form.html", {"form": form, "tutor": None})
@@ -290,18 +289,19 @@ def tutor_create(request):
 def tutor_edit(request, pk: int):
     tutor = get_object_or_404(Tutor, pk=pk)
     if request.method == "POST":
-        before = audit.snapshot(tutor, TUTOR_AUDITED)
         form = TutorForm(request.POST, instance=tutor)
         if form.is_valid():
-            with transaction.atomic():
-                tutor = form.save(commit=False)
-                tutor.updated_by = request.user
-                tutor.save()
-                n = audit.record_changes(tutor, before, request.user)
-            messages.success(request, "Alterações salvas." if n else "Nenhuma alteração.")
-            return redirect("tutor_detail", pk=tutor.pk)
+            try:
+                saved, n = editing.update(form, Tutor, tutor.pk, TUTOR_AUDITED, TUTOR_AUDITED, request.user)
+            except editing.Stale as stale:
+                fresh, info = editing.conflict(form, TutorForm, stale.current, TUTOR_AUDITED)
+                return render(request, "registry/tutor_form.html",
+                              {"form": fresh, "tutor": stale.current, "conflict": info}, status=409)
+            if saved is not None:
+                messages.success(request, "Alterações salvas." if n else "Nenhuma alteração.")
+                return redirect("tutor_detail", pk=saved.pk)
     else:
-        form = TutorForm(instance=tutor)
+        form = TutorForm(instance=tutor, initial={"edit_token": editing.edit_token(tutor, TUTOR_AUDITED)})
     return render(request, "registry/tutor_form.html", {"form": form, "tutor": tutor})
 
 

@@ -5,6 +5,8 @@ from django.test import Client
 from django.urls import reverse
 from registry.models import Animal
 
+from .conftest import token_for
+
 pytestmark = pytest.mark.django_db
 
 
@@ -69,7 +71,8 @@ def test_all_roles_can_register_and_edit(request, who, animal):
     response = c.post(reverse("tutor_create"), {"name": "Novo Tutor", "phone": "(11) 91234-5678"})
     assert response.status_code == 302
     response = c.post(reverse("animal_edit", args=[animal.pk]),
-                      {"name": "Thor II", "species": "dog", "sex": "male", "tutor": animal.tutor_id})
+                      {"name": "Thor II", "species": "dog", "sex": "male", "tutor": animal.tutor_id,
+                       "edit_token": token_for(animal)})
     assert response.status_code == 302
     animal.refresh_from_db()
     assert animal.name == "Thor II"
@@ -124,7 +127,8 @@ def test_csrf_is_enforced(reception_user, animal):
     # with the token from the form, the same post goes through
     page = c.get(url)
     token = page.context["csrf_token"]
-    response = c.post(url, {**data, "csrfmiddlewaretoken": str(token)})
+    response = c.post(url, {**data, "csrfmiddlewaretoken": str(token),
+                            "edit_token": page.context["form"]["edit_token"].value()})
     assert response.status_code == 302
     animal.refresh_from_db()
     assert animal.name == "Sem token"

@@ -135,7 +135,7 @@ def test_axes_sees_the_address_nginx_passes(client, reception_user, settings):
     assert ok.status_code == 302
 
 
-@pytest.mark.django_db(transaction=True)
+@pytest.mark.django_db(transaction=True, serialized_rollback=True)
 @pytest.mark.parametrize("form", ["app", "admin"])
 def test_parallel_burst_gets_no_more_tries_than_the_limit(form, settings):
     User.objects.create_user("alvo", password=PASSWORD, is_staff=True)
