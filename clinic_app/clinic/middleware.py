@@ -31,3 +31,20 @@ class LoginRequiredMiddleware(_DjangoLoginRequired):
         if request.path.startswith("/api/"):
             return JsonResponse({"error": "Sessão expirada: entre novamente."}, status=401)
         return super().handle_no_permission(request, view_func)
+
+
+class CurrentUserMiddleware:
+    """Makes the signed-in user known to signal handlers (the photo deletion
+    outbox writes audit entries from a pre_delete signal)."""
+
+    def __init__(self, get_response):
+        self.get_response = get_response
+
+    def __call__(self, request):
+        from registry.outbox import current_user
+
+        token = current_user.set(getattr(request, "user", None))
+        try:
+            return self.get_response(request)
+        finally:
+            current_user.reset(token)

@@ -76,6 +76,7 @@ MIDDLEWARE = [
     "django.middleware.common.CommonMiddleware",
     "django.middleware.csrf.CsrfViewMiddleware",
     "django.contrib.auth.middleware.AuthenticationMiddleware",
+    "clinic.middleware.CurrentUserMiddleware",
     "django.contrib.messages.middleware.MessageMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
     "clinic.middleware.LoginRequiredMiddleware",
@@ -218,6 +219,17 @@ PHOTO_MAX_BYTES = 25 * 1024 * 1024
 PHOTO_UPLOAD_EXPIRES = 300  # seconds; presigned POST
 PHOTO_URL_EXPIRES = 600  # seconds; presigned GET for renditions
 PHOTO_PENDING_TIMEOUT = 600  # seconds after which a pending photo is shown as failed
+# Every S3 call on a request path: short timeouts, no retries, and a breaker
+# that fails fast for a while after S3 did not answer (registry.s3).
+S3_CONNECT_TIMEOUT = float(os.environ.get("CLINIC_S3_CONNECT_TIMEOUT", "1"))
+S3_READ_TIMEOUT = float(os.environ.get("CLINIC_S3_READ_TIMEOUT", "2"))
+S3_BREAKER_SECONDS = float(os.environ.get("CLINIC_S3_BREAKER_SECONDS", "15"))
+# Photo deletion outbox (registry.outbox): keep sweeping a deleted photo's
+# prefixes until no processor can still write there. The processor skips an
+# original that is gone, so only an invocation that already read it can write
+# after the delete: Lambda's maximum timeout (900 s, also the highest
+# processor_timeout_seconds stacks/config.py accepts) plus a margin.
+PHOTO_DELETE_SETTLE_SECONDS = int(os.environ.get("CLINIC_PHOTO_DELETE_SETTLE_SECONDS", str(900 + 300)))
 
 
 def _s3_origins() -> list[str]:

@@ -2,7 +2,7 @@ from django.contrib import admin
 from django.contrib.auth.admin import GroupAdmin, UserAdmin
 from django.contrib.auth.models import Group, Permission, User
 
-from .models import Animal, AuditEntry, Photo, Tutor
+from .models import Animal, AuditEntry, Photo, PhotoDeletion, Tutor
 
 admin.site.site_header = "Sistema da Clínica — Administração"
 admin.site.site_title = "Sistema da Clínica"
@@ -133,3 +133,20 @@ admin.site.unregister(User)
 admin.site.unregister(Group)
 admin.site.register(User, ClinicUserAdmin)
 admin.site.register(Group, ClinicGroupAdmin)
+
+
+@admin.register(PhotoDeletion)
+class PhotoDeletionAdmin(admin.ModelAdmin):
+    """The deletion outbox, read-only: operators see what S3 has not confirmed yet."""
+
+    list_display = ("photo_id", "animal_id", "requested_by", "requested_at", "attempts", "done_at", "last_error")
+    list_filter = (("done_at", admin.EmptyFieldListFilter),)
+
+    def has_add_permission(self, request):
+        return False
+
+    def has_change_permission(self, request, obj=None):
+        return False
+
+    def has_delete_permission(self, request, obj=None):
+        return False

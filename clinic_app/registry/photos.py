@@ -11,7 +11,7 @@ from django.db import IntegrityError, transaction
 from django.utils import timezone
 
 from . import s3
-from .models import Photo
+from .models import Photo, PhotoDeletion
 
 log = logging.getLogger(__name__)
 
@@ -23,6 +23,9 @@ def rendition_url(photo: Photo, name: str) -> str | None:
     page reload reuses the URL (and the browser its cached image)."""
     key = photo.rendition_key(name)
     if photo.status != Photo.Status.OK or not key:
+        return None
+    if not s3.key_belongs_to(key, s3.processed_prefix(photo.photo_id)):
+        log.warning("refusing to link a key outside the photo's own prefix (photo %s)", photo.photo_id)
         return None
     cache_key = f"presigned-get:{settings.PHOTO_BUCKET}:{key}"
     url = cache.get(cache_key)
@@ -55,11 +58,20 @@ def reconcile(photo: Photo) -> Photo:
         log.warning("manifest photo_id mismatch for photo %s", photo.photo_id)
         status, error = "failed", {"code": "invalid_manifest", "message": "photo_id mismatch"}
     if status == "ok":
+        own = s3.processed_prefix(photo.photo_id)
         if not isinstance(renditions, dict) or not all(
             isinstance(renditions.get(n), dict) and renditions[n].get("key") for n in RENDITIONS
         ):
             status, error = "failed", {"code": "invalid_manifest", "message": "renditions missing"}
             renditions = {}
+        elif not all(s3.key_belongs_to(renditions[n]["key"], own) for n in RENDITIONS):
+            # a manifest may only point at this photo's own processed/<photo_id>/ objects
+            log.warning("manifest names keys outside processed/<photo_id>/ for photo %s", photo.photo_id)
+            status, error = "failed", {"code": "invalid_manifest", "message": "rendition outside the photo's prefix"}
+            renditions = {}
+        else:
+            renditions = {n: {k: renditions[n].get(k) for k in ("key", "width", "height", "bytes", "content_type")}
+                          for n in RENDITIONS}
     elif status == "failed":
         renditions = {}
     else:
@@ -107,6 +119,10 @@ def confirm_upload(*, animal, photo_id: str, key: str, original_name: str, user)
     existing = Photo.objects.filter(photo_id=photo_id).first()
     if existing is not None:
         return existing, False
+    if not s3.key_belongs_to(key, s3.upload_prefix(photo_id)):
+        raise UploadRefused("Envio inválido.", 400)
+    if PhotoDeletion.objects.filter(photo_id=photo_id).exists():
+        raise UploadRefused("Esta foto foi excluída. Envie a foto de novo.", 410)
     meta = s3.head(key)
     if meta is None:
         raise UploadRefused("O arquivo não chegou ao armazenamento. Tente enviar de novo.")

@@ -14,13 +14,15 @@ import hmac
 import json
 import logging
 import re
+import threading
+import time
 import unicodedata
 from functools import lru_cache
 from urllib.parse import quote, urlsplit
 
 import boto3
 from botocore.config import Config
-from botocore.exceptions import ClientError
+from botocore.exceptions import BotoCoreError, ClientError
 from django.conf import settings
 
 log = logging.getLogger(__name__)
@@ -43,25 +45,92 @@ def session():
     return boto3.session.Session()
 
 
-@lru_cache(maxsize=1)
-def client():
-    """One cached client (presigning is local CPU work; the client is costly to build)."""
+def _make_client(connect: float, read: float, attempts: int):
     endpoint = settings.AWS_ENDPOINT_URL
     config = Config(
         signature_version="s3v4",
         s3={"addressing_style": "path" if endpoint else "virtual"},
-        retries={"max_attempts": 3, "mode": "standard"},
-        connect_timeout=3,
-        read_timeout=5,
+        # total_max_attempts counts the first call (1 = no retry); botocore's
+        # max_attempts would count retries only (3 meant 4 calls of up to 5 s)
+        retries={"total_max_attempts": attempts, "mode": "standard"},
+        connect_timeout=connect,
+        read_timeout=read,
+        tcp_keepalive=True,
     )
     return session().client("s3", region_name=settings.AWS_REGION, endpoint_url=endpoint, config=config)
 
 
+@lru_cache(maxsize=1)
+def client():
+    """The request-path client: short timeouts, no retries (a hung S3 costs a
+    request at most S3_CONNECT_TIMEOUT + S3_READ_TIMEOUT, never a retry storm).
+    Cached: presigning is local CPU work; the client is costly to build."""
+    return _make_client(settings.S3_CONNECT_TIMEOUT, settings.S3_READ_TIMEOUT, 1)
+
+
+@lru_cache(maxsize=1)
+def background_client():
+    """For the deletion outbox (off the request path): longer timeouts, retries."""
+    return _make_client(5, 20, 3)
+
+
 def reset_client() -> None:
     client.cache_clear()
+    background_client.cache_clear()
     session.cache_clear()
     _object_url_base.cache_clear()
     _signing_key.cache_clear()
+    breaker.reset()
+
+
+# --- circuit breaker -----------------------------------------------------------
+# After a connection failure or timeout, request-path calls fail fast for
+# S3_BREAKER_SECONDS instead of each holding a worker for the full timeout.
+
+class Unavailable(Exception):
+    """S3 did not answer (or recently did not): the caller answers 503/retry."""
+
+
+class _Breaker:
+    def __init__(self):
+        self._lock = threading.Lock()
+        self._open_until = 0.0
+
+    def reset(self):
+        with self._lock:
+            self._open_until = 0.0
+
+    def check(self):
+        if time.monotonic() < self._open_until:
+            raise Unavailable("S3 recently unreachable")
+
+    def trip(self):
+        with self._lock:
+            self._open_until = time.monotonic() + settings.S3_BREAKER_SECONDS
+
+
+breaker = _Breaker()
+
+
+def _unreachable(exc: Exception) -> bool:
+    if isinstance(exc, BotoCoreError):  # connect/read timeouts, connection errors
+        return True
+    if isinstance(exc, ClientError):
+        status = exc.response.get("ResponseMetadata", {}).get("HTTPStatusCode") or 0
+        return status >= 500
+    return False
+
+
+def call(fn, *args, **kwargs):
+    """Run one request-path S3 call through the breaker."""
+    breaker.check()
+    try:
+        return fn(*args, **kwargs)
+    except Exception as exc:
+        if _unreachable(exc):
+            breaker.trip()
+            raise Unavailable(str(exc)) from exc
+        raise
 
 
 def sanitise_filename(name: str) -> str:
@@ -78,11 +147,32 @@ def sanitise_filename(name: str) -> str:
 
 
 def upload_key(photo_id: str, filename: str) -> str:
-    return f"uploads/{photo_id}/{sanitise_filename(filename)}"
+    return f"{upload_prefix(photo_id)}{sanitise_filename(filename)}"
 
 
 def manifest_key(photo_id: str) -> str:
-    return f"processed/{photo_id}/manifest.json"
+    return f"{processed_prefix(photo_id)}manifest.json"
+
+
+UPLOADS = "uploads/"
+PROCESSED = "processed/"
+_SAFE_KEY_TAIL = re.compile(r"[A-Za-z0-9._-]{1,200}")
+
+
+def upload_prefix(photo_id: str) -> str:
+    return f"{UPLOADS}{photo_id}/"
+
+
+def processed_prefix(photo_id: str) -> str:
+    return f"{PROCESSED}{photo_id}/"
+
+
+def key_belongs_to(key, prefix: str) -> bool:
+    """True only for ``<prefix><one safe name>``: no other photo's prefix, no
+    '..', no sub-folders, no odd characters, whatever a manifest says."""
+    if not isinstance(key, str) or not key.startswith(prefix):
+        return False
+    return bool(_SAFE_KEY_TAIL.fullmatch(key[len(prefix):])) and key[len(prefix):] not in (".", "..")
 
 
 def presigned_post(key: str, content_type: str) -> dict:
@@ -164,7 +254,7 @@ def presigned_get(key: str, now: datetime.datetime | None = None) -> str:
 
 def head(key: str) -> dict | None:
     try:
-        return client().head_object(Bucket=settings.PHOTO_BUCKET, Key=key)
+        return call(client().head_object, Bucket=settings.PHOTO_BUCKET, Key=key)
     except ClientError as exc:
         if exc.response.get("Error", {}).get("Code") in ("404", "NoSuchKey", "NotFound"):
             return None
@@ -172,22 +262,54 @@ def head(key: str) -> dict | None:
 
 
 def delete(key: str) -> None:
+    """Best effort (a refused upload); leftovers under uploads/ are the
+    outbox's or the lifecycle rule's."""
     try:
-        client().delete_object(Bucket=settings.PHOTO_BUCKET, Key=key)
-    except ClientError:
+        call(client().delete_object, Bucket=settings.PHOTO_BUCKET, Key=key)
+    except (ClientError, Unavailable):
         log.warning("could not delete refused upload object", exc_info=True)
+
+
+def list_keys(prefix: str, c=None) -> list[str]:
+    c = c or background_client()
+    keys: list[str] = []
+    token = None
+    while True:
+        kwargs = {"Bucket": settings.PHOTO_BUCKET, "Prefix": prefix}
+        if token:
+            kwargs["ContinuationToken"] = token
+        page = c.list_objects_v2(**kwargs)
+        keys += [o["Key"] for o in page.get("Contents", [])]
+        if not page.get("IsTruncated"):
+            return keys
+        token = page.get("NextContinuationToken")
+
+
+def delete_keys(keys: list[str], c=None) -> int:
+    """DeleteObjects in batches; raises unless S3 confirms every key."""
+    c = c or background_client()
+    done = 0
+    for i in range(0, len(keys), 1000):
+        batch = keys[i:i + 1000]
+        out = c.delete_objects(Bucket=settings.PHOTO_BUCKET,
+                               Delete={"Objects": [{"Key": k} for k in batch], "Quiet": True})
+        if out.get("Errors"):
+            raise RuntimeError(f"S3 refused {len(out['Errors'])} deletion(s): {out['Errors'][0].get('Code')}")
+        done += len(batch)
+    return done
 
 
 def read_manifest(photo_id: str) -> dict | None:
     """The manifest as a dict, or None while it does not exist (still pending)."""
     try:
-        obj = client().get_object(Bucket=settings.PHOTO_BUCKET, Key=manifest_key(photo_id))
+        obj = call(client().get_object, Bucket=settings.PHOTO_BUCKET, Key=manifest_key(photo_id))
+        raw = call(obj["Body"].read)
     except ClientError as exc:
         if exc.response.get("Error", {}).get("Code") in ("404", "NoSuchKey", "NotFound"):
             return None
         raise
     try:
-        data = json.loads(obj["Body"].read())
+        data = json.loads(raw)
     except (ValueError, UnicodeDecodeError):
         log.warning("unreadable manifest for photo %s", photo_id)
         return None  # maybe caught mid-write by a non-atomic store; retry later

@@ -22,14 +22,14 @@ from django.utils import timezone
 from django.views.decorators.cache import never_cache
 from django.views.decorators.http import require_GET, require_POST
 
-from . import audit, editing, photos, s3, search
+from . import audit, editing, outbox, photos, s3, search
 from .forms import (
     AnimalForm,
     AnimalSearchForm,
     TutorForm,
     TutorSearchForm,
 )
-from .models import Animal, AuditEntry, Photo, Tutor
+from .models import Animal, AuditEntry, Photo, PhotoDeletion, Tutor
 from .validators import format_cpf, format_phone
 
 log = logging.getLogger(__name__)
@@ -379,17 +379,32 @@ def photo_confirm(request, pk: int):
     return JsonResponse(payload, status=201 if created else 200)
 
 
+def _photo_gone(photo_id: str):
+    """JSON for a photo that no longer exists: 410 with state "deleted" when it
+    was deleted (by anyone), else 404 "not_found". photos.js shows each state."""
+    if PhotoDeletion.objects.filter(photo_id=photo_id).exists():
+        return JsonResponse({"photo_id": photo_id, "status": "deleted",
+                             "error": "Esta foto foi excluída."}, status=410)
+    return JsonResponse({"photo_id": photo_id, "status": "not_found",
+                         "error": "Foto não encontrada."}, status=404)
+
+
 @perm("view_photo")
 @require_GET
 @never_cache
 def photo_status(request, photo_id: str):
-    photo = get_object_or_404(Photo, photo_id=photo_id)
+    photo = Photo.objects.filter(photo_id=photo_id).first()
+    if photo is None:
+        return _photo_gone(photo_id)
     try:
         photo = photos.reconcile(photo)
-    except Exception:
+    except Exception:  # S3 unreachable (bounded timeouts, breaker) or an odd answer
         log.warning("manifest read failed for photo %s", photo.photo_id, exc_info=True)
-        return JsonResponse({"photo_id": photo.photo_id, "status": "pending", "error": None,
-                             "thumb_url": None, "retry": True}, status=503)
+        retry = int(settings.S3_BREAKER_SECONDS)
+        response = JsonResponse({"photo_id": photo.photo_id, "status": "pending", "error": None,
+                                 "thumb_url": None, "retry": True, "retry_after": retry}, status=503)
+        response["Retry-After"] = str(retry)
+        return response
     return JsonResponse(photos.status_payload(photo))
 
 
@@ -410,19 +425,27 @@ def photo_set_primary(request, photo_id: str):
 @perm("delete_photo")
 @require_POST
 def photo_delete(request, photo_id: str):
-    photo = get_object_or_404(Photo.objects.select_related("animal"), photo_id=photo_id)
+    """Removes the record now; its S3 objects go through the deletion outbox
+    (registry.outbox: recorded in this transaction, retried until S3 confirms),
+    so an unreachable S3 never turns into a 500 or into objects left forever."""
+    photo = Photo.objects.select_related("animal").filter(photo_id=photo_id).first()
+    if photo is None:
+        messages.info(request, "Esta foto já havia sido excluída.")
+        gone = PhotoDeletion.objects.filter(photo_id=photo_id).first()
+        target = reverse("animal_detail", args=[gone.animal_id]) + "#fotos" if gone and gone.animal_id else reverse(
+            "animal_list")
+        return redirect(target)
     animal = photo.animal
-    keys = [photo.key] + [k for k in (photo.rendition_key(n) for n in photos.RENDITIONS) if k]
     with transaction.atomic():
         was_primary = photo.is_primary
-        photo.delete()
+        photo.delete()  # pre_delete: outbox row + audit entry (registry.outbox)
         if was_primary:
             nxt = animal.photos.order_by("uploaded_at", "id").first()
             if nxt:
                 Photo.objects.filter(pk=nxt.pk).update(is_primary=True)
-        audit.record(animal, AuditEntry.Action.PHOTO, request.user, field="foto",
-                     old=photo.original_name, new="Excluída")
-    for key in keys + [s3.manifest_key(photo.photo_id)]:
-        s3.delete(key)
+    try:
+        outbox.try_now(photo_id)
+    except Exception:  # noqa: BLE001 - the outbox retries; the user's deletion is done
+        log.warning("immediate S3 cleanup failed for photo %s; left to the outbox", photo_id, exc_info=True)
     messages.success(request, "Foto excluída.")
     return redirect(reverse("animal_detail", args=[animal.pk]) + "#fotos")
