@@ -11,9 +11,10 @@ from django.core.management import call_command
 from django.test import Client
 from django.urls import reverse
 from django.utils import timezone
-from local.ports import free_port
 from registry import outbox, photos, s3
 from registry.models import AuditEntry, Photo, PhotoDeletion
+
+from local.ports import free_port
 
 from .conftest import BUCKET
 from .test_photos import confirm, ok_manifest, presign, put_manifest, upload
