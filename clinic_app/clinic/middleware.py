@@ -7,6 +7,7 @@ from django.contrib.auth.middleware import (
     LoginRequiredMiddleware as _DjangoLoginRequired,
 )
 from django.http import JsonResponse
+from django.utils.cache import add_never_cache_headers
 
 
 class ContentSecurityPolicyMiddleware:
@@ -48,3 +49,20 @@ class CurrentUserMiddleware:
             return self.get_response(request)
         finally:
             current_user.reset(token)
+
+
+class NoStoreMiddleware:
+    """Cache-Control: no-store on every response that does not set its own
+    (pages, JSON, error pages, the sign-in and lockout pages): any page may show
+    personal data, so no browser or proxy keeps a copy. Only static files
+    (served by nginx on the instance) are exempt."""
+
+    def __init__(self, get_response):
+        self.get_response = get_response
+        self.static = settings.STATIC_URL
+
+    def __call__(self, request):
+        response = self.get_response(request)
+        if "Cache-Control" not in response and not request.path.startswith(self.static):
+            add_never_cache_headers(response)
+        return response

@@ -15,6 +15,7 @@ urlpatterns = [
     path("animais/<int:pk>/", views.animal_detail, name="animal_detail"),
     path("animais/<int:pk>/editar/", views.animal_edit, name="animal_edit"),
     path("animais/<int:pk>/arquivar/", views.animal_archive, name="animal_archive"),
+    path("animais/<int:pk>/reativar/", views.animal_reactivate, name="animal_reactivate"),
     path("tutores/", views.tutor_list, name="tutor_list"),
     path("tutores/novo/", views.tutor_create, name="tutor_create"),
     path("tutores/<int:pk>/", views.tutor_detail, name="tutor_detail"),

@@ -130,7 +130,14 @@ class _Echo:
 @perm("export_animal")
 @require_GET
 def animal_export(request):
-    _form, params = _search_params(request)
+    form, params = _search_params(request)
+    if form.is_bound and not form.is_valid():
+        # never fall back to the whole register on a filter we did not understand
+        return render(request, "400.html", {
+            "message": "Filtro inválido para a exportação: nada foi exportado. Corrija o filtro na lista e exporte de novo.",
+            "errors": [f"{form.fields[f].label}: {' '.join(e)}" if f in form.fields else " ".join(e)
+                       for f, e in form.errors.items()],
+        }, status=400)
     qs = search.animal_queryset(params["q"], params["species"], params["active"]).select_related("tutor")
     header = ["ID", "Nome", "Espécie", "Raça", "Sexo", "Castrado", "Data de nascimento", "Nascimento estimado",
               "Pelagem/marcas", "Microchip", "Peso (kg)", "Ativo", "Óbito", "Data do óbito", "Tutor",
@@ -241,19 +248,46 @@ def animal_detail(request, pk: int):
     })
 
 
-@perm("archive_animal")
-def animal_archive(request, pk: int):
+def _set_active(request, pk: int, active: bool):
+    """Archive (active=False) or reactivate (True): a state, not a toggle, so a
+    double submit or a stale page never flips the animal back."""
     animal = get_object_or_404(Animal.objects.select_related("tutor"), pk=pk)
     if request.method == "POST":
-        before = audit.snapshot(animal, ["is_active"])
         with transaction.atomic():
-            animal.is_active = not animal.is_active
-            animal.updated_by = request.user
-            animal.save(update_fields=["is_active", "updated_by", "updated_at"])
-            audit.record_changes(animal, before, request.user, action=AuditEntry.Action.ARCHIVE)
-        messages.success(request, f"“{animal.name}” " + ("reativado." if animal.is_active else "arquivado."))
+            current = Animal.objects.select_for_update().get(pk=pk)
+            if current.is_active == active:
+                changed = False
+            else:
+                before = audit.snapshot(current, ["is_active"])
+                current.is_active = active
+                current.updated_by = request.user
+                current.save(update_fields=["is_active", "updated_by", "updated_at"])
+                audit.record_changes(current, before, request.user, action=AuditEntry.Action.ARCHIVE)
+                changed = True
+        if changed:
+            messages.success(request, f"“{animal.name}” " + ("reativado." if active else "arquivado."))
+        else:
+            messages.info(request, f"“{animal.name}” já estava " + ("ativo." if active else "arquivado."))
         return redirect("animal_detail", pk=animal.pk)
-    return render(request, "registry/animal_archive.html", {"animal": animal})
+    return render(request, "registry/animal_archive.html", {"animal": animal, "reactivate": active})
+
+
+@perm("archive_animal")
+def animal_archive(request, pk: int):
+    return _set_active(request, pk, False)
+
+
+@perm("archive_animal")
+def animal_reactivate(request, pk: int):
+    return _set_active(request, pk, True)
+
+
+@login_not_required
+def csrf_failure(request, reason=""):
+    """CSRF_FAILURE_VIEW: the app's layout, in pt-BR (the reason is not shown)."""
+    if request.path.startswith("/api/"):
+        return JsonResponse({"error": "A página expirou. Recarregue a página e tente de novo."}, status=403)
+    return render(request, "403_csrf.html", status=403)
 
 
 # --- tutors --------------------------------------------------------------------

@@ -83,6 +83,7 @@ def test_reception_and_vet_cannot_archive_export_or_admin(request, who, animal):
     c = request.getfixturevalue(who)
     assert c.get(reverse("animal_archive", args=[animal.pk])).status_code == 403
     assert c.post(reverse("animal_archive", args=[animal.pk])).status_code == 403
+    assert c.post(reverse("animal_reactivate", args=[animal.pk])).status_code == 403
     assert c.get(reverse("animal_export")).status_code == 403
     response = c.get("/admin/")
     assert response.status_code == 302 and "/admin/login/" in response["Location"]
@@ -102,7 +103,7 @@ def test_administration_can_archive_export_and_use_admin(admin_client_, animal):
     assert response.status_code == 302
     animal.refresh_from_db()
     assert not animal.is_active
-    admin_client_.post(reverse("animal_archive", args=[animal.pk]))
+    admin_client_.post(reverse("animal_reactivate", args=[animal.pk]))
     animal.refresh_from_db()
     assert animal.is_active
 
