@@ -27,11 +27,12 @@ def rendition_url(photo: Photo, name: str) -> str | None:
     if not s3.key_belongs_to(key, s3.processed_prefix(photo.photo_id)):
         log.warning("refusing to link a key outside the photo's own prefix (photo %s)", photo.photo_id)
         return None
-    cache_key = f"presigned-get:{settings.PHOTO_BUCKET}:{key}"
+    version = ((photo.renditions or {}).get(name) or {}).get("version_id") or None
+    cache_key = f"presigned-get:{settings.PHOTO_BUCKET}:{key}:{version}"
     url = cache.get(cache_key)
     if url is None:
         try:
-            url = s3.presigned_get(key)
+            url = s3.presigned_get(key, version_id=version)
         except Exception:  # no credentials / misconfiguration: page still renders
             log.warning("could not presign a rendition URL", exc_info=True)
             return None
@@ -54,9 +55,17 @@ def reconcile(photo: Photo) -> Photo:
     status = manifest.get("status")
     renditions = manifest.get("renditions") or {}
     error = manifest.get("error") or {}
-    if manifest.get("photo_id") not in (None, photo.photo_id):
+    foreign = manifest.get("photo_id") not in (None, photo.photo_id)
+    if foreign:
         log.warning("manifest photo_id mismatch for photo %s", photo.photo_id)
         status, error = "failed", {"code": "invalid_manifest", "message": "photo_id mismatch"}
+    source = manifest.get("source")
+    if not foreign and isinstance(source, dict) and (source.get("key") != photo.key
+                                     or source.get("bytes") not in (None, photo.size)):
+        # Made from another upload under this photo's prefix (only possible where
+        # the POST policy is not enforced, e.g. the local S3): not this photo's.
+        log.warning("manifest made from another object than photo %s's upload; ignored", photo.photo_id)
+        return photo
     if status == "ok":
         own = s3.processed_prefix(photo.photo_id)
         if not isinstance(renditions, dict) or not all(
@@ -72,6 +81,14 @@ def reconcile(photo: Photo) -> Photo:
         else:
             renditions = {n: {k: renditions[n].get(k) for k in ("key", "width", "height", "bytes", "content_type")}
                           for n in RENDITIONS}
+            # Pin each rendition's version (versioned bucket): links keep showing
+            # what the processor wrote even if the key is overwritten later.
+            for n in RENDITIONS:
+                meta = s3.head(renditions[n]["key"])
+                if meta is None:
+                    return photo  # manifest ahead of its objects (eventual listing): poll again
+                if meta.get("VersionId") and meta["VersionId"] != "null":
+                    renditions[n]["version_id"] = meta["VersionId"]
     elif status == "failed":
         renditions = {}
     else:

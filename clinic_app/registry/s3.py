@@ -32,6 +32,8 @@ ERROR_MESSAGES = {
     "corrupt": "O arquivo está corrompido ou não é uma imagem válida.",
     "too_large": "A imagem é grande demais para ser processada (máximo 25 MB).",
     "timeout": "O processamento da foto está demorando mais que o esperado. Tente enviar de novo.",
+    # set by the local stack (local/consistency.py LOST_CODE) when an original never reached its disk
+    "lost": "O arquivo desta foto se perdeu antes de ser gravado. Exclua esta foto e envie-a de novo.",
 }
 GENERIC_ERROR = "Não foi possível processar a foto."
 
@@ -188,12 +190,11 @@ def presigned_post(key: str, content_type: str) -> dict:
     )
 
 
-def presigned_get_boto3(key: str) -> str:
-    return client().generate_presigned_url(
-        "get_object",
-        Params={"Bucket": settings.PHOTO_BUCKET, "Key": key},
-        ExpiresIn=settings.PHOTO_URL_EXPIRES,
-    )
+def presigned_get_boto3(key: str, version_id: str | None = None) -> str:
+    params = {"Bucket": settings.PHOTO_BUCKET, "Key": key}
+    if version_id:
+        params["VersionId"] = version_id
+    return client().generate_presigned_url("get_object", Params=params, ExpiresIn=settings.PHOTO_URL_EXPIRES)
 
 
 # --- fast presigned GET --------------------------------------------------------
@@ -223,7 +224,10 @@ def _signing_key(secret: str, day: str, region: str) -> bytes:
     return key
 
 
-def presigned_get(key: str, now: datetime.datetime | None = None) -> str:
+def presigned_get(key: str, now: datetime.datetime | None = None, version_id: str | None = None) -> str:
+    """Presigned GET of ``key``; with ``version_id`` it serves that version only
+    (an object overwritten later, e.g. by a forged local upload, is not what the
+    link shows)."""
     creds = session().get_credentials()
     if creds is None:
         raise RuntimeError("no AWS credentials")
@@ -242,6 +246,8 @@ def presigned_get(key: str, now: datetime.datetime | None = None) -> str:
     }
     if frozen.token:
         params["X-Amz-Security-Token"] = frozen.token
+    if version_id:
+        params = {"versionId": version_id, **params}  # boto3 puts the request's own parameter first
     encoded = [(quote(k, safe="-_.~"), quote(v, safe="-_.~")) for k, v in params.items()]
     canonical_query = "&".join(f"{k}={v}" for k, v in sorted(encoded))
     query = "&".join(f"{k}={v}" for k, v in encoded)  # boto3's order (the token last)

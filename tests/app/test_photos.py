@@ -42,14 +42,24 @@ def confirm(c, animal, token):
 
 
 def put_manifest(s3_bucket, photo_id, manifest):
+    """What the processor leaves: the renditions (an ok manifest) and the manifest last."""
+    for info in (manifest.get("renditions") or {}).values():
+        if isinstance(info, dict) and isinstance(info.get("key"), str) and info["key"].startswith("processed/"):
+            s3_bucket.put_object(Bucket=BUCKET, Key=info["key"], Body=b"jpeg", ContentType="image/jpeg")
     s3_bucket.put_object(Bucket=BUCKET, Key=f"processed/{photo_id}/manifest.json",
                          Body=json.dumps(manifest).encode(), ContentType="application/json")
 
 
+def _source(photo_id):
+    photo = Photo.objects.filter(photo_id=photo_id).first()
+    return (photo.key, photo.size) if photo else (f"uploads/{photo_id}/x.jpg", 123456)
+
+
 def ok_manifest(photo_id, suffix="jpg"):
+    key, size = _source(photo_id)
     return {
         "photo_id": photo_id, "status": "ok",
-        "source": {"key": f"uploads/{photo_id}/x.jpg", "bytes": 123456, "format": "jpeg", "width": 4000, "height": 3000},
+        "source": {"key": key, "bytes": size, "format": "jpeg", "width": 4000, "height": 3000},
         "renditions": {
             name: {"key": f"processed/{photo_id}/{name}-v2.{suffix}", "width": w, "height": w * 3 // 4,
                    "bytes": w * 10, "content_type": "image/jpeg"}
@@ -60,7 +70,7 @@ def ok_manifest(photo_id, suffix="jpg"):
 
 
 def failed_manifest(photo_id, code):
-    return {"photo_id": photo_id, "status": "failed", "source": {"key": f"uploads/{photo_id}/x.jpg"},
+    return {"photo_id": photo_id, "status": "failed", "source": {"key": _source(photo_id)[0]},
             "renditions": {}, "error": {"code": code, "message": "cannot identify image file"},
             "processed_at": "2026-01-01T12:00:00Z", "processor_version": "1.0.0"}
 
@@ -355,7 +365,8 @@ def test_list_and_detail_render_without_s3_credentials(reception_client, pending
      ("us-east-1", "http://127.0.0.1:5000", None)],
 )
 @pytest.mark.parametrize("key", ["processed/abc/thumb.jpg", "processed/a b+c/ção~x (1).jpg"])
-def test_fast_presigned_get_matches_boto3(settings, monkeypatch, region, endpoint, token, key):
+@pytest.mark.parametrize("version", [None, "3HL4kqtJlcpXroDTDmJ+rmSpXd3dIbrHY+MTRCxf3vjVBH40Nr8X8gdRQBpUMLUo"])
+def test_fast_presigned_get_matches_boto3(settings, monkeypatch, region, endpoint, token, key, version):
     import botocore.auth
 
     fixed = datetime.datetime(2026, 3, 4, 5, 6, 7)
@@ -368,8 +379,8 @@ def test_fast_presigned_get_matches_boto3(settings, monkeypatch, region, endpoin
         monkeypatch.delenv("AWS_SESSION_TOKEN", raising=False)
     settings.AWS_REGION, settings.AWS_ENDPOINT_URL = region, endpoint
     s3.reset_client()
-    expected = s3.presigned_get_boto3(key)
-    assert s3.presigned_get(key, now=fixed.replace(tzinfo=datetime.UTC)) == expected
+    expected = s3.presigned_get_boto3(key, version)
+    assert s3.presigned_get(key, now=fixed.replace(tzinfo=datetime.UTC), version_id=version) == expected
 
 
 def test_fast_presigned_get_fetches_the_object(s3_bucket):

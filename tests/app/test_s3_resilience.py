@@ -299,3 +299,36 @@ def test_confirm_only_accepts_the_photos_own_upload_key(reception_client, animal
                            "u": Photo._meta.get_field("uploaded_by").related_model.objects.get(username="recepcao").pk,
                            "n": "x.jpg"}, salt=UPLOAD_SALT)
     assert confirm(reception_client, animal, token).status_code == 400
+
+
+# --- forged uploads under another photo's prefix (the local S3 enforces no POST policy) ---
+
+def test_manifest_made_from_another_upload_under_the_prefix_is_ignored(reception_client, pending, s3_bucket):
+    from .test_photos import failed_manifest
+
+    for manifest in (ok_manifest(pending.photo_id), failed_manifest(pending.photo_id, "corrupt")):
+        manifest["source"]["key"] = f"uploads/{pending.photo_id}/forjada.jpg"
+        put_manifest(s3_bucket, pending.photo_id, manifest)
+        data = reception_client.get(reverse("photo_status", args=[pending.photo_id])).json()
+        assert data["status"] == "pending" and data["thumb_url"] is None
+    manifest = ok_manifest(pending.photo_id)
+    manifest["source"]["bytes"] = pending.size + 1  # same key, other content
+    put_manifest(s3_bucket, pending.photo_id, manifest)
+    assert reception_client.get(reverse("photo_status", args=[pending.photo_id])).json()["status"] == "pending"
+
+
+def test_links_keep_showing_the_processed_version_after_an_overwrite(reception_client, pending, s3_bucket):
+    import requests
+
+    s3_bucket.put_bucket_versioning(Bucket=BUCKET, VersioningConfiguration={"Status": "Enabled"})
+    put_manifest(s3_bucket, pending.photo_id, ok_manifest(pending.photo_id))
+    data = reception_client.get(reverse("photo_status", args=[pending.photo_id])).json()
+    assert data["status"] == "ok"
+    thumb_key = ok_manifest(pending.photo_id)["renditions"]["thumb"]["key"]
+    s3_bucket.put_object(Bucket=BUCKET, Key=thumb_key, Body=b"FORGED", ContentType="image/jpeg")
+    from django.core.cache import cache
+
+    cache.clear()
+    url = reception_client.get(reverse("photo_status", args=[pending.photo_id])).json()["thumb_url"]
+    assert "versionId=" in url
+    assert requests.get(url, timeout=5).content == b"jpeg"
