@@ -59,6 +59,7 @@ class ClinicConfig:
     custom_domain: str | None = None
     certificate_arn: str | None = None
     allowed_countries: tuple[str, ...] = field(default_factory=tuple)
+    waf_enabled: bool = True  # AWS WAF in front of CloudFront (stacks/waf.py; us-east-1 only)
 
     @property
     def log_retention(self) -> logs.RetentionDays:
@@ -98,6 +99,15 @@ def _optional_str(raw: dict[str, Any], name: str, pattern: re.Pattern[str], what
         return None
     if not isinstance(value, str) or not pattern.match(value):
         raise ConfigError(f"cdk.json context '{_key(name)}' must be {what}, got {value!r}")
+    return value
+
+
+def _bool(raw: dict[str, Any], name: str, default: bool) -> bool:
+    value = raw.get(name, default)
+    if isinstance(value, str) and value.strip().lower() in ("true", "false"):
+        value = value.strip().lower() == "true"
+    if not isinstance(value, bool):
+        raise ConfigError(f"cdk.json context '{_key(name)}' must be true or false, got {value!r}")
     return value
 
 
@@ -156,6 +166,7 @@ def load_config(node: Node) -> ClinicConfig:
         custom_domain=domain,
         certificate_arn=certificate,
         allowed_countries=_str_list(raw, "allowed_countries", _COUNTRY, "an ISO 3166 alpha-2 country code like BR"),
+        waf_enabled=_bool(raw, "waf_enabled", defaults.waf_enabled),
     )
 
 

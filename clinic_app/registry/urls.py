@@ -1,3 +1,4 @@
+from clinic.paths import SIGN_IN_PATH
 from django.contrib.auth import views as auth_views
 from django.urls import path
 from django.views.generic import RedirectView
@@ -7,7 +8,7 @@ from . import views
 urlpatterns = [
     path("", RedirectView.as_view(pattern_name="animal_list", permanent=False), name="home"),
     path("healthz", views.healthz, name="healthz"),
-    path("entrar/", views.LoginView.as_view(), name="login"),
+    path(SIGN_IN_PATH.lstrip("/"), views.LoginView.as_view(), name="login"),
     path("sair/", auth_views.LogoutView.as_view(), name="logout"),
     path("animais/", views.animal_list, name="animal_list"),
     path("animais/exportar.csv", views.animal_export, name="animal_export"),
