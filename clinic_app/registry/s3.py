@@ -13,6 +13,7 @@ import hashlib
 import hmac
 import json
 import logging
+import os
 import re
 import threading
 import time
@@ -94,21 +95,63 @@ class Unavailable(Exception):
 
 
 class _Breaker:
+    """Open for S3_BREAKER_SECONDS after S3 did not answer. Shared by every
+    worker process of the app through a file's modification time in the data
+    directory (one stat per check), so one hung call spares all the workers."""
+
     def __init__(self):
         self._lock = threading.Lock()
         self._open_until = 0.0
 
+    def _path(self):
+        from pathlib import Path
+
+        return Path(settings.DATA_DIR) / "s3-breaker"
+
     def reset(self):
         with self._lock:
             self._open_until = 0.0
+        try:
+            self._path().unlink(missing_ok=True)
+        except OSError:
+            pass
 
     def check(self):
-        if time.monotonic() < self._open_until:
+        """Raise while open. When an open period ends, the first caller gets
+        to probe S3 (half-open): the others keep failing fast until the probe
+        succeeds (reset) or fails (trip), so a still-hung S3 holds one worker
+        per period, not every worker at once."""
+        now = time.time()
+        if now < self._open_until:
             raise Unavailable("S3 recently unreachable")
+        path = self._path()
+        try:
+            shared = path.stat().st_mtime
+        except OSError:
+            return  # closed: S3 answered last time
+        if now < shared:
+            self._open_until = shared
+            raise Unavailable("S3 recently unreachable (another worker)")
+        probe = now + settings.S3_CONNECT_TIMEOUT + settings.S3_READ_TIMEOUT + 1
+        try:
+            os.utime(path, (probe, probe))  # claim the probe
+        except OSError:
+            pass
+
+    def succeeded(self):
+        if self._open_until or self._path().exists():
+            self.reset()
 
     def trip(self):
+        until = time.time() + settings.S3_BREAKER_SECONDS
         with self._lock:
-            self._open_until = time.monotonic() + settings.S3_BREAKER_SECONDS
+            self._open_until = until
+        path = self._path()
+        try:
+            path.touch(exist_ok=True)
+            os.utime(path, (until, until))
+        except OSError:  # read-only data dir: this process still fails fast
+            pass
 
 
 breaker = _Breaker()
@@ -127,12 +170,15 @@ def call(fn, *args, **kwargs):
     """Run one request-path S3 call through the breaker."""
     breaker.check()
     try:
-        return fn(*args, **kwargs)
+        result = fn(*args, **kwargs)
     except Exception as exc:
         if _unreachable(exc):
             breaker.trip()
             raise Unavailable(str(exc)) from exc
+        breaker.succeeded()  # S3 answered (e.g. 404)
         raise
+    breaker.succeeded()
+    return result
 
 
 def sanitise_filename(name: str) -> str:

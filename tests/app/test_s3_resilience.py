@@ -331,4 +331,41 @@ def test_links_keep_showing_the_processed_version_after_an_overwrite(reception_c
     cache.clear()
     url = reception_client.get(reverse("photo_status", args=[pending.photo_id])).json()["thumb_url"]
     assert "versionId=" in url
-    assert requests.get(url, timeout=5).content == b"jpeg"
+    assert requests.get(url, timeout=5).content == b"j" * 240 * 10
+
+
+def test_a_rendition_overwritten_before_reconcile_is_not_pinned(reception_client, pending, s3_bucket):
+    manifest = ok_manifest(pending.photo_id)
+    put_manifest(s3_bucket, pending.photo_id, manifest)
+    s3_bucket.put_object(Bucket=BUCKET, Key=manifest["renditions"]["large"]["key"], Body=b"other image")
+    assert reception_client.get(reverse("photo_status", args=[pending.photo_id])).json()["status"] == "pending"
+
+
+def test_the_breaker_is_shared_by_the_app_processes(settings, tmp_path):
+    settings.DATA_DIR = tmp_path
+    one, other = s3._Breaker(), s3._Breaker()  # two gunicorn workers
+    other.check()
+    one.trip()
+    with pytest.raises(s3.Unavailable):
+        other.check()
+    one.reset()
+    other._open_until = 0
+    other.check()
+
+
+def test_after_the_open_period_one_caller_probes_the_others_still_fail_fast(settings, tmp_path):
+    import os
+    import time
+
+    settings.DATA_DIR = tmp_path
+    one, other = s3._Breaker(), s3._Breaker()
+    one.trip()
+    past = time.time() - 1
+    os.utime(tmp_path / "s3-breaker", (past, past))  # the open period is over
+    one._open_until = other._open_until = 0
+    one.check()  # the probe
+    with pytest.raises(s3.Unavailable):
+        other.check()  # while the probe runs
+    one.succeeded()
+    other._open_until = 0
+    other.check()
