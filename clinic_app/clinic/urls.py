@@ -16,3 +16,6 @@ if settings.SERVE_STATIC:
     urlpatterns.append(
         re_path(rf"^{_static}(?P<path>.*)$", login_not_required(serve), {"insecure": True}),
     )
+
+handler404 = "registry.views.error_404"
+handler403 = "registry.views.error_403"

@@ -1,3 +1,4 @@
+from django import forms
 from django.contrib import admin
 from django.contrib.auth.admin import GroupAdmin, UserAdmin
 from django.contrib.auth.models import Group, Permission, User
@@ -8,8 +9,33 @@ admin.site.site_header = "Sistema da Clínica — Administração"
 admin.site.site_title = "Sistema da Clínica"
 
 
+STALE_MESSAGE = ("Este cadastro foi alterado por outra pessoa enquanto você editava. Nada foi salvo: "
+                 "abra-o de novo para ver a versão atual e refaça a sua alteração.")
+
+
+class VersionCheckedForm(forms.ModelForm):
+    """Admin edits of versioned records refuse a stale form, as the app does
+    (registry.editing): the version the page was opened with travels along."""
+
+    seen_version = forms.IntegerField(widget=forms.HiddenInput, required=False)
+
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        if self.instance.pk:
+            self.fields["seen_version"].initial = self.instance.version
+
+    def clean(self):
+        data = super().clean()
+        if self.instance.pk:
+            current = type(self.instance).objects.filter(pk=self.instance.pk).values_list("version", flat=True).first()
+            if data.get("seen_version") != current:
+                raise forms.ValidationError(STALE_MESSAGE, code="stale")
+        return data
+
+
 @admin.register(Tutor)
 class TutorAdmin(admin.ModelAdmin):
+    form = VersionCheckedForm
     list_display = ("name", "cpf", "phone", "city", "uf")
     search_fields = ("search_name", "cpf", "phone")
     readonly_fields = ("created_at", "updated_at", "created_by", "updated_by")
@@ -17,6 +43,7 @@ class TutorAdmin(admin.ModelAdmin):
 
 @admin.register(Animal)
 class AnimalAdmin(admin.ModelAdmin):
+    form = VersionCheckedForm
     list_display = ("name", "species", "tutor", "microchip", "is_active")
     list_filter = ("species", "is_active", "deceased")
     search_fields = ("search_name", "microchip")

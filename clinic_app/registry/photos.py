@@ -87,6 +87,12 @@ def reconcile(photo: Photo) -> Photo:
                 meta = s3.head(renditions[n]["key"])
                 if meta is None:
                     return photo  # manifest ahead of its objects (eventual listing): poll again
+                expected = renditions[n].get("bytes")
+                if isinstance(expected, int) and meta.get("ContentLength") not in (None, expected):
+                    # overwritten since the manifest (another processing under this
+                    # prefix): never pin an object the manifest does not describe
+                    log.warning("rendition %s of photo %s differs from its manifest", n, photo.photo_id)
+                    return photo
                 if meta.get("VersionId") and meta["VersionId"] != "null":
                     renditions[n]["version_id"] = meta["VersionId"]
     elif status == "failed":

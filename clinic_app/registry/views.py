@@ -282,6 +282,23 @@ def animal_reactivate(request, pk: int):
     return _set_active(request, pk, True)
 
 
+def _api_or_page(request, status: int, message: str, template: str):
+    if request.path.startswith("/api/"):
+        return JsonResponse({"error": message, "status": status}, status=status)
+    return render(request, template, status=status)
+
+
+@login_not_required
+def error_404(request, exception=None):
+    """handler404: the pt-BR page, or JSON for the API (photos.js reads it)."""
+    return _api_or_page(request, 404, "Não encontrado.", "404.html")
+
+
+@login_not_required
+def error_403(request, exception=None):
+    return _api_or_page(request, 403, "Você não tem permissão para esta ação.", "403.html")
+
+
 @login_not_required
 def csrf_failure(request, reason=""):
     """CSRF_FAILURE_VIEW: the app's layout, in pt-BR (the reason is not shown)."""

@@ -107,3 +107,35 @@ def test_archive_pages_say_what_each_action_does(admin_client_, make_animal):
     assert "Arquivar Thor?" in admin_client_.get(reverse("animal_archive", args=[animal.pk])).content.decode()
     html = admin_client_.get(reverse("animal_reactivate", args=[animal.pk])).content.decode()
     assert "Thor já está ativo." in html
+
+
+def test_api_errors_are_json(reception_client, nobody_client, make_animal):
+    response = reception_client.post(reverse("photo_presign", args=[999999]), {})
+    assert response.status_code == 404 and response.json() == {"error": "Não encontrado.", "status": 404}
+    animal = make_animal()
+    response = nobody_client.post(reverse("photo_presign", args=[animal.pk]), {})
+    assert response.status_code == 403 and response.json()["status"] == 403
+
+
+def test_admin_refuses_a_stale_edit(admin_user, make_tutor):
+    from django.contrib.auth.models import User
+
+    root = User.objects.create_superuser("root", password="senha-de-teste-123")
+    c = Client()
+    c.force_login(root)
+    tutor = make_tutor(name="Ana Souza")
+    url = f"/admin/registry/tutor/{tutor.pk}/change/"
+    form = c.get(url).context["adminform"].form
+    data = {k: ("" if v is None else v) for k, v in form.initial.items() if k in form.fields}
+    data.update({"name": "Ana S. Lima", "seen_version": tutor.version, "cpf": tutor.cpf or ""})
+    tutor.notes = "mudado por outra pessoa"
+    tutor.save()
+    response = c.post(url, data)
+    assert response.status_code == 200
+    assert "Este cadastro foi alterado por outra pessoa enquanto você editava." in response.content.decode()
+    tutor.refresh_from_db()
+    assert tutor.name == "Ana Souza" and tutor.notes == "mudado por outra pessoa"
+    data.update({"seen_version": tutor.version, "notes": tutor.notes})
+    assert c.post(url, data).status_code == 302
+    tutor.refresh_from_db()
+    assert tutor.name == "Ana S. Lima" and tutor.notes == "mudado por outra pessoa"

@@ -45,7 +45,8 @@ def put_manifest(s3_bucket, photo_id, manifest):
     """What the processor leaves: the renditions (an ok manifest) and the manifest last."""
     for info in (manifest.get("renditions") or {}).values():
         if isinstance(info, dict) and isinstance(info.get("key"), str) and info["key"].startswith("processed/"):
-            s3_bucket.put_object(Bucket=BUCKET, Key=info["key"], Body=b"jpeg", ContentType="image/jpeg")
+            body = b"j" * info["bytes"] if isinstance(info.get("bytes"), int) else b"jpeg"
+            s3_bucket.put_object(Bucket=BUCKET, Key=info["key"], Body=body, ContentType="image/jpeg")
     s3_bucket.put_object(Bucket=BUCKET, Key=f"processed/{photo_id}/manifest.json",
                          Body=json.dumps(manifest).encode(), ContentType="application/json")
 
