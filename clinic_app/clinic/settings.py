@@ -157,7 +157,7 @@ LOGOUT_REDIRECT_URL = "login"
 # and /admin/login/ share one limiter (registry.auth adds atomic admission and a
 # per-address limit across usernames).
 AUTHENTICATION_BACKENDS = [
-    "axes.backends.AxesStandaloneBackend",
+    "registry.auth.ClinicAxesBackend",  # axes.backends.AxesStandaloneBackend
     "django.contrib.auth.backends.ModelBackend",
 ]
 LOGIN_MAX_FAILURES = int(os.environ.get("CLINIC_LOGIN_MAX_FAILURES", "5"))

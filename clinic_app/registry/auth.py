@@ -21,6 +21,7 @@ from __future__ import annotations
 
 import logging
 
+from axes.backends import AxesStandaloneBackend
 from axes.handlers.database import AxesDatabaseHandler
 from axes.helpers import get_client_username, get_cool_off
 from axes.models import AccessAttempt, AccessFailureLog
@@ -49,7 +50,7 @@ def client_ip(request) -> str:
         real = (request.META.get("HTTP_X_REAL_IP") or "").strip()
         if real:
             return real[:45]
-    return remote[:45] or "desconhecido"
+    return remote[:45] or "0.0.0.0"  # unknown (e.g. force_login): one shared, valid address
 
 
 def normalise_username(request, credentials=None) -> str:
@@ -150,3 +151,15 @@ class ClinicAxesHandler(AxesDatabaseHandler):
         # this address are forgiven. Other usernames' failures from the address stay.
         AccessAttempt.objects.filter(username=username, ip_address=ip).delete()
         _audit(request, user.get_username(), user, True, "sucesso")
+
+
+class ClinicAxesBackend(AxesStandaloneBackend):
+    """axes' backend, except that a call without a request (an operator's
+    ``manage.py shell`` or a management command on the instance) is not an
+    HTTP sign-in and is not limited; every HTTP sign-in (Django's views, the
+    admin's) passes the request."""
+
+    def authenticate(self, request, username=None, password=None, **kwargs):
+        if request is None:
+            return None
+        return super().authenticate(request, username=username, password=password, **kwargs)

@@ -169,3 +169,12 @@ def test_parallel_burst_gets_no_more_tries_than_the_limit(form, settings):
     assert refused == n - limit
     assert sum(AccessAttempt.objects.filter(username="alvo").values_list("failures_since_start", flat=True)) == limit
     assert app_sign_in(Client(), PASSWORD, username="alvo").status_code == 429
+
+
+@pytest.mark.django_db
+def test_authenticate_without_a_request_is_an_operator_call_not_limited(reception_user, settings):
+    from django.contrib.auth import authenticate
+
+    for _ in range(settings.LOGIN_MAX_FAILURES + 1):
+        assert authenticate(username="recepcao", password="errada") is None
+    assert authenticate(username="recepcao", password=PASSWORD) == reception_user
