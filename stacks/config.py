@@ -68,6 +68,7 @@ class ClinicConfig:
     availability_zone: str | None = None
     # Stack termination protection (the instance's guard against an accidental delete).
     termination_protection: bool = True
+    waf_enabled: bool = True  # AWS WAF in front of CloudFront (stacks/waf.py; us-east-1 only)
 
     @property
     def log_retention(self) -> logs.RetentionDays:
@@ -95,15 +96,6 @@ def _optional_int(raw: dict[str, Any], name: str, lo: int, hi: int) -> int | Non
     return _int(raw, name, 0, lo, hi)
 
 
-def _bool(raw: dict[str, Any], name: str, default: bool) -> bool:
-    value = raw.get(name, default)
-    if isinstance(value, str) and value.lower() in ("true", "false"):
-        value = value.lower() == "true"
-    if not isinstance(value, bool):
-        raise ConfigError(f"cdk.json context '{_key(name)}' must be true or false, got {value!r}")
-    return value
-
-
 def _str_list(raw: dict[str, Any], name: str, pattern: re.Pattern[str], what: str) -> tuple[str, ...]:
     value = raw.get(name, [])
     if isinstance(value, str):
@@ -122,6 +114,15 @@ def _optional_str(raw: dict[str, Any], name: str, pattern: re.Pattern[str], what
         return None
     if not isinstance(value, str) or not pattern.match(value):
         raise ConfigError(f"cdk.json context '{_key(name)}' must be {what}, got {value!r}")
+    return value
+
+
+def _bool(raw: dict[str, Any], name: str, default: bool) -> bool:
+    value = raw.get(name, default)
+    if isinstance(value, str) and value.strip().lower() in ("true", "false"):
+        value = value.strip().lower() == "true"
+    if not isinstance(value, bool):
+        raise ConfigError(f"cdk.json context '{_key(name)}' must be true or false, got {value!r}")
     return value
 
 
@@ -187,6 +188,7 @@ def load_config(node: Node) -> ClinicConfig:
             raw, "availability_zone", _AZ_NAME, "an Availability Zone name such as sa-east-1a (or null)"
         ),
         termination_protection=_bool(raw, "termination_protection", defaults.termination_protection),
+        waf_enabled=_bool(raw, "waf_enabled", defaults.waf_enabled),
     )
 
 

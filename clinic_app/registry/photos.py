@@ -12,7 +12,7 @@ from django.utils import timezone
 
 from . import photo_contract as contract
 from . import s3
-from .models import Photo
+from .models import Photo, PhotoDeletion
 
 log = logging.getLogger(__name__)
 
@@ -31,11 +31,15 @@ def rendition_url(photo: Photo, name: str) -> str | None:
     key = photo.rendition_key(name)
     if photo.status != Photo.Status.OK or not key:
         return None
-    cache_key = f"presigned-get:{settings.PHOTO_BUCKET}:{key}"
+    if not s3.key_belongs_to(key, s3.processed_prefix(photo.photo_id)):
+        log.warning("refusing to link a key outside the photo's own prefix (photo %s)", photo.photo_id)
+        return None
+    version = ((photo.renditions or {}).get(name) or {}).get("version_id") or None
+    cache_key = f"presigned-get:{settings.PHOTO_BUCKET}:{key}:{version}"
     url = cache.get(cache_key)
     if url is None:
         try:
-            url = s3.presigned_get(key)
+            url = s3.presigned_get(key, version_id=version)
         except Exception:  # no credentials / misconfiguration: page still renders
             log.warning("could not presign a rendition URL", exc_info=True)
             return None
@@ -95,15 +99,46 @@ def reconcile(photo: Photo) -> Photo:
     status = manifest.get("status")
     renditions = manifest.get("renditions") or {}
     error = manifest.get("error") or {}
-    if manifest.get("photo_id") not in (None, photo.photo_id):
+    foreign = manifest.get("photo_id") not in (None, photo.photo_id)
+    if foreign:
         log.warning("manifest photo_id mismatch for photo %s", photo.photo_id)
         status, error = "failed", {"code": "invalid_manifest", "message": "photo_id mismatch"}
+    source = manifest.get("source")
+    if not foreign and isinstance(source, dict) and (source.get("key") != photo.key
+                                     or source.get("bytes") not in (None, photo.size)):
+        # Made from another upload under this photo's prefix (only possible where
+        # the POST policy is not enforced, e.g. the local S3): not this photo's.
+        log.warning("manifest made from another object than photo %s's upload; ignored", photo.photo_id)
+        return photo
     if status == "ok":
+        own = s3.processed_prefix(photo.photo_id)
         if not isinstance(renditions, dict) or not all(
             isinstance(renditions.get(n), dict) and renditions[n].get("key") for n in contract.REQUIRED
         ):
             status, error = "failed", {"code": "invalid_manifest", "message": "renditions missing"}
             renditions = {}
+        elif not all(s3.key_belongs_to(renditions[n]["key"], own) for n in RENDITIONS):
+            # a manifest may only point at this photo's own processed/<photo_id>/ objects
+            log.warning("manifest names keys outside processed/<photo_id>/ for photo %s", photo.photo_id)
+            status, error = "failed", {"code": "invalid_manifest", "message": "rendition outside the photo's prefix"}
+            renditions = {}
+        else:
+            renditions = {n: {k: renditions[n].get(k) for k in ("key", "width", "height", "bytes", "content_type")}
+                          for n in RENDITIONS}
+            # Pin each rendition's version (versioned bucket): links keep showing
+            # what the processor wrote even if the key is overwritten later.
+            for n in RENDITIONS:
+                meta = s3.head(renditions[n]["key"])
+                if meta is None:
+                    return photo  # manifest ahead of its objects (eventual listing): poll again
+                expected = renditions[n].get("bytes")
+                if isinstance(expected, int) and meta.get("ContentLength") not in (None, expected):
+                    # overwritten since the manifest (another processing under this
+                    # prefix): never pin an object the manifest does not describe
+                    log.warning("rendition %s of photo %s differs from its manifest", n, photo.photo_id)
+                    return photo
+                if meta.get("VersionId") and meta["VersionId"] != "null":
+                    renditions[n]["version_id"] = meta["VersionId"]
     elif status == "failed":
         renditions = {}
     else:
@@ -156,6 +191,10 @@ def confirm_upload(*, animal, photo_id: str, key: str, original_name: str, user)
     existing = Photo.objects.filter(photo_id=photo_id).first()
     if existing is not None:
         return existing, False
+    if not s3.key_belongs_to(key, s3.upload_prefix(photo_id)):
+        raise UploadRefused("Envio inválido.", 400)
+    if PhotoDeletion.objects.filter(photo_id=photo_id).exists():
+        raise UploadRefused("Esta foto foi excluída. Envie a foto de novo.", 410)
     meta = s3.head(key)
     if meta is None:
         raise UploadRefused("O arquivo não chegou ao armazenamento. Tente enviar de novo.")

@@ -343,7 +343,7 @@
         .then(function (resp) {
           if (isLoginPage(resp) || resp.status === 401 || resp.status === 403) { sessionExpired(); return; }
           return resp.json().catch(function () { return null; }).then(function (data) {
-            if (resp.status === 404) { render(card, { status: "deleted", error: data && data.error }); return; }
+            if (resp.status === 404 || resp.status === 410) { render(card, { status: "deleted", error: data && data.error }); return; }
             if (!resp.ok || !data || data.status === "pending") { later(); return; }
             render(card, data);  // final: no more polling for this card
           });
