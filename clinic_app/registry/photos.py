@@ -117,17 +117,19 @@ def reconcile(photo: Photo) -> Photo:
         ):
             status, error = "failed", {"code": "invalid_manifest", "message": "renditions missing"}
             renditions = {}
-        elif not all(s3.key_belongs_to(renditions[n]["key"], own) for n in RENDITIONS):
+        elif not all(s3.key_belongs_to(renditions[n].get("key") or "", own)
+                     for n in RENDITIONS if isinstance(renditions.get(n), dict)):
             # a manifest may only point at this photo's own processed/<photo_id>/ objects
             log.warning("manifest names keys outside processed/<photo_id>/ for photo %s", photo.photo_id)
             status, error = "failed", {"code": "invalid_manifest", "message": "rendition outside the photo's prefix"}
             renditions = {}
         else:
+            # Optional renditions (older manifests have no thumb_hd) are kept when present.
             renditions = {n: {k: renditions[n].get(k) for k in ("key", "width", "height", "bytes", "content_type")}
-                          for n in RENDITIONS}
+                          for n in RENDITIONS if isinstance(renditions.get(n), dict)}
             # Pin each rendition's version (versioned bucket): links keep showing
             # what the processor wrote even if the key is overwritten later.
-            for n in RENDITIONS:
+            for n in renditions:
                 meta = s3.head(renditions[n]["key"])
                 if meta is None:
                     return photo  # manifest ahead of its objects (eventual listing): poll again

@@ -414,7 +414,7 @@ def test_status_of_a_deleted_photo_says_so(reception_client, vet_client, animal,
     photo = add_photo(reception_client, animal, s3_bucket)
     reception_client.post(reverse("photo_delete", args=[photo.photo_id]))
     response = vet_client.get(reverse("photo_status", args=[photo.photo_id]))  # someone else's page polling
-    assert response.status_code == 404
+    assert response.status_code == 410  # gone for good (photos.js treats 404 and 410 as deleted)
     assert response.json() == {"photo_id": photo.photo_id, "status": "deleted", "error": "Esta foto foi excluída."}
 
 
@@ -534,3 +534,15 @@ def test_principal_photo_beside_the_name_on_edit_picker_and_archive(reception_cl
         html = admin_client_.get(url).content.decode()
         assert f'alt="Foto principal de {animal.name}"' in html, url
         assert f"processed/{good.photo_id}/thumb-v2.jpg" in html and broken.photo_id not in html
+
+
+def test_an_optional_rendition_outside_the_photo_prefix_fails_the_manifest(reception_client, pending, s3_bucket):
+    """Confinement covers every rendition a manifest names, optional ones (thumb_hd) included."""
+    manifest = ok_manifest(pending.photo_id)
+    manifest["renditions"]["thumb_hd"] = {"key": "processed/someone-else/thumb_hd.jpg", "width": 640,
+                                          "height": 640, "bytes": 4, "content_type": "image/jpeg"}
+    put_manifest(s3_bucket, pending.photo_id, manifest)
+    body = reception_client.get(reverse("photo_status", args=[pending.photo_id])).json()
+    assert body["status"] == "failed"
+    pending.refresh_from_db()
+    assert pending.renditions == {} and pending.error_code == "invalid_manifest"
