@@ -102,7 +102,7 @@ def test_copy_to_postgres_copies_everything_and_verifies(seeded):
             lite_ts = lite.execute("SELECT id, updated_at FROM registry_animal ORDER BY id LIMIT 1").fetchone()
             pg_ts = pg.execute("SELECT updated_at FROM registry_animal WHERE id = %s", [lite_ts[0]]).fetchone()[0]
             assert lite_ts[1].startswith("2020-01-02 03:04:05")
-            assert pg_ts.astimezone(dt.timezone.utc).strftime("%Y-%m-%d %H:%M:%S") == "2020-01-02 03:04:05"
+            assert pg_ts.astimezone(dt.UTC).strftime("%Y-%m-%d %H:%M:%S") == "2020-01-02 03:04:05"
             # Same password hashes: staff sign in with their passwords after the move.
             assert pg.execute("SELECT password FROM auth_user WHERE username='pessoa0'").fetchone()[0] == \
                 lite.execute("SELECT password FROM auth_user WHERE username='pessoa0'").fetchone()[0]

@@ -62,7 +62,7 @@ def copied_models() -> list[type[models.Model]]:
 def _normalise(value):
     if isinstance(value, dt.datetime):
         if value.tzinfo is not None:
-            value = value.astimezone(dt.timezone.utc).replace(tzinfo=None)
+            value = value.astimezone(dt.UTC).replace(tzinfo=None)
         return "dt:" + value.isoformat()
     if isinstance(value, (dt.date, dt.time)):
         return "d:" + value.isoformat()
