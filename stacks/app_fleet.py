@@ -35,7 +35,7 @@ from .nag import acknowledge
 from .naming import STATEFUL
 from .network import Network
 from .origin_access import admit_cloudfront_only
-from .photo_storage import PROCESSED_PREFIX, UPLOADS_PREFIX, PhotoStorage
+from .photo_storage import BACKUPS_PREFIX, PROCESSED_PREFIX, UPLOADS_PREFIX, PhotoStorage
 
 # Mode ha has no data volume: the app's working directory (static files, a
 # scratch log directory shipped to CloudWatch) is on the root volume.
@@ -305,6 +305,8 @@ class AppFleet(Construct):
             ], ["*"]),
             ("PresignAndConfirmUploads", ["s3:PutObject", "s3:GetObject"], [storage.object_arn(UPLOADS_PREFIX)]),
             ("ReadRenditions", ["s3:GetObject"], [storage.object_arn(PROCESSED_PREFIX)]),
+            # Moving from mode single: the SQLite backup copy_to_postgres reads (read-only).
+            ("ReadSqliteBackups", ["s3:GetObject"], [storage.object_arn(BACKUPS_PREFIX)]),
             ("ReadAppSecrets", ["secretsmanager:GetSecretValue"],
              [self.secret_key.secret_arn, self.admin_password.secret_arn, database.secret.secret_arn]),
             ("DecryptAppSecrets", ["kms:Decrypt"], [database.data_key.key_arn]),
@@ -317,6 +319,7 @@ class AppFleet(Construct):
         for prefix, why in (
             (UPLOADS_PREFIX, "presigns uploads to server-generated keys under uploads/ and HEADs them to confirm"),
             (PROCESSED_PREFIX, "reads any photo's renditions and manifest under processed/"),
+            (BACKUPS_PREFIX, "reads (never writes) the SQLite backups of mode single under backups/, for copy_to_postgres"),
         ):
             acknowledge(policy, f"AwsSolutions-IAM5[Resource::{storage.nag_object_arn(prefix)}]", f"The clinic app {why}; the wildcard is that prefix only.")
         acknowledge(

@@ -7,7 +7,6 @@ from aws_cdk import aws_backup as backup
 from aws_cdk import aws_ec2 as ec2
 from aws_cdk import aws_events as events
 from aws_cdk import aws_iam as iam
-from aws_cdk import aws_kms as kms
 from aws_cdk import aws_secretsmanager as secretsmanager
 from constructs import Construct
 
@@ -15,7 +14,7 @@ from . import bootstrap
 from .app_release import release_asset
 from .config import ClinicConfig
 from .nag import acknowledge
-from .naming import STATEFUL, data_key_alias, stack_unique_suffix, vault_name_prefix
+from .naming import STATEFUL, stack_data_key, stack_unique_suffix, vault_name_prefix
 from .network import Network
 from .origin_access import (  # noqa: F401  (re-exported: tests and preflight import them here)
     CLOUDFRONT_PREFIX_LIST_NAME,
@@ -48,15 +47,7 @@ class ClinicServer(Construct):
         self.subnet = subnet
         self.availability_zone = subnet.availability_zone
 
-        self.data_key = kms.Key(
-            self,
-            "DataKey",
-            description="Encrypts the clinic's data volume and its snapshots",
-            enable_key_rotation=True,
-            removal_policy=STATEFUL,
-            pending_window=Duration.days(30),
-        )
-        self.data_key.add_alias(data_key_alias(Stack.of(self).stack_name))
+        self.data_key = stack_data_key(self)
 
         self.data_volume = ec2.Volume(
             self,

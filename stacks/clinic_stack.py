@@ -15,6 +15,7 @@ from .clinic_server import APP_PORT, ClinicServer
 from .config import load_config
 from .front_door import FrontDoor
 from .ha_database import HaDatabase
+from .naming import stack_data_key
 from .network import HA_INTERFACE_ENDPOINTS, Network
 from .photo_processor import PhotoProcessor
 from .photo_storage import PhotoStorage
@@ -85,7 +86,9 @@ class ClinicStack(Stack):
         """Mode ha: RDS PostgreSQL Multi-AZ, an Auto Scaling group behind an internal ALB."""
         # Every endpoint in both zones, plus CloudWatch Logs (logs leave the instance).
         self.network.add_interface_endpoints(None, extra=HA_INTERFACE_ENDPOINTS)
-        self.database = HaDatabase(self, "Database", network=self.network, config=config)
+        # The stack's key at the path mode single gives it: same logical id, same alias.
+        data_key = stack_data_key(Construct(self, "ClinicServer"))
+        self.database = HaDatabase(self, "Database", network=self.network, data_key=data_key, config=config)
         self.fleet = AppFleet(
             self, "AppFleet", network=self.network, database=self.database, storage=self.storage, config=config
         )

@@ -23,7 +23,7 @@ from constructs import Construct
 
 from .config import ClinicConfig
 from .nag import acknowledge
-from .naming import STATEFUL, data_key_alias, stack_unique_suffix, vault_name_prefix
+from .naming import STATEFUL, stack_unique_suffix, vault_name_prefix
 from .network import Network
 
 DB_NAME = "clinic"
@@ -34,20 +34,14 @@ ROTATION_DAYS = 30
 
 
 class HaDatabase(Construct):
-    def __init__(self, scope: Construct, construct_id: str, *, network: Network, config: ClinicConfig) -> None:
+    def __init__(
+        self, scope: Construct, construct_id: str, *, network: Network, data_key: kms.IKey, config: ClinicConfig
+    ) -> None:
         super().__init__(scope, construct_id)
         vpc = network.vpc
-        # The stack's customer managed key in mode ha: database storage, its
-        # snapshots, its secret and the backup vault.
-        self.data_key = kms.Key(
-            self,
-            "DataKey",
-            description="Encrypts the clinic's database, its backups and its credentials",
-            enable_key_rotation=True,
-            removal_policy=STATEFUL,
-            pending_window=Duration.days(30),
-        )
-        self.data_key.add_alias(data_key_alias(Stack.of(self).stack_name))
+        # The stack's customer managed key (stacks/naming.py): database storage,
+        # its snapshots, its secret and the backup vault.
+        self.data_key = data_key
 
         self.security_group = ec2.SecurityGroup(
             self,
@@ -126,7 +120,9 @@ class HaDatabase(Construct):
             self,
             "BackupVault",
             encryption_key=self.data_key,
-            backup_vault_name=f"{vault_name_prefix(Stack.of(self).stack_name)}{stack_unique_suffix()}",
+            # Not the single mode's vault name: a stack switched in place keeps that
+            # (retained) vault, and a second vault of the same name would fail.
+            backup_vault_name=f"{vault_name_prefix(Stack.of(self).stack_name)}db-{stack_unique_suffix()}",
             removal_policy=STATEFUL,
         )
         plan = backup.BackupPlan(self, "BackupPlan", backup_vault=self.vault)

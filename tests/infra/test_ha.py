@@ -28,7 +28,8 @@ SNAPSHOT = "ClinicStack-ha.template.json"
 PINNED = {
     "PhotoStoragePhotos15219561": "AWS::S3::Bucket",
     "PhotoStorageAccessLogs6DCF0D77": "AWS::S3::Bucket",
-    "DatabaseDataKey57253B7F": "AWS::KMS::Key",
+    # The same key (logical id and alias) as mode single: a stack switched in place keeps it.
+    "ClinicServerDataKey64F459CD": "AWS::KMS::Key",
     "DatabasePostgres277EF4CB": "AWS::RDS::DBInstance",
     "DatabaseBackupVaultED8CBFE1": "AWS::Backup::BackupVault",
     "AppFleetDjangoSecretKey7DF9A482": "AWS::SecretsManager::Secret",
@@ -228,8 +229,12 @@ def test_logs_are_shipped_and_the_role_is_least_privilege(ha):
     actions = {a for s in statements for a in actions_of(s)}
     assert {"logs:PutLogEvents", "logs:CreateLogStream"} <= actions
     assert not [a for a in actions if a.endswith(":*") or a in ("s3:DeleteObject", "s3:*", "rds:*")]
-    # Nothing on the instance but backups of nothing: no backups/ prefix, no volume.
-    assert "backups/" not in json.dumps(statements)
+    # backups/ only to read mode single's SQLite backups (copy_to_postgres); nothing writes there.
+    for statement in statements:
+        if "backups/" in json.dumps(statement["Resource"]):
+            assert actions_of(statement) == ["s3:GetObject"], statement
+    assert not any(a in ("s3:PutObject", "s3:DeleteObject") and "backups/" in json.dumps(s["Resource"])
+                   for s in statements for a in actions_of(s))
     assert not resources_of(ha, "AWS::EC2::Volume") and not resources_of(ha, "AWS::EC2::Instance")
 
 
@@ -237,7 +242,9 @@ def test_backups_are_pitr_and_aws_backup_in_a_vault_under_the_stacks_key(ha):
     key_id, _ = only(ha, "AWS::KMS::Key")
     vault_id, vault = only(ha, "AWS::Backup::BackupVault")
     assert vault["Properties"]["EncryptionKeyArn"] == {"Fn::GetAtt": [key_id, "Arn"]}
-    assert "AWS::StackId" in json.dumps(vault["Properties"]["BackupVaultName"])  # stack-unique name
+    name = json.dumps(vault["Properties"]["BackupVaultName"])
+    assert "AWS::StackId" in name  # stack-unique name
+    assert "-snapshots-db-" in name  # not mode single's vault name: a switched stack keeps that one
     _, selection = only(ha, "AWS::Backup::BackupSelection")
     assert ":db:" in json.dumps(selection) and _db(ha)[0] in json.dumps(selection)
 
@@ -299,3 +306,18 @@ def test_replacement_guard_covers_the_database(ha):
     assert found and db_id in found[0] and "KmsKeyId" in found[0]
     del mutated["Resources"][db_id]
     assert any("DELETED" in line for line in template_snapshot.replacements(ha, mutated))
+
+
+def test_switching_a_stack_in_place_keeps_its_bucket_and_key(ha):
+    """single -> ha on the same stack: the photo bucket, the log bucket and the key
+    keep their logical ids and replacement properties; the vault's name differs
+    (the single mode's vault is retained and would block a namesake)."""
+    single = template_snapshot.snapshot_template("ClinicStack.template.json")
+    shared = {k: v for k, v in single["Resources"].items() if v["Type"] in ("AWS::S3::Bucket", "AWS::KMS::Key")}
+    assert len(shared) == 3
+    assert template_snapshot.replacements({"Resources": shared}, ha) == []
+    alias = lambda t: [r["Properties"]["AliasName"] for r in resources_of(t, "AWS::KMS::Alias").values()]  # noqa: E731
+    assert alias(single) == alias(ha)
+    single_vault = only(single, "AWS::Backup::BackupVault")[1]["Properties"]["BackupVaultName"]
+    ha_vault = only(ha, "AWS::Backup::BackupVault")[1]["Properties"]["BackupVaultName"]
+    assert single_vault != ha_vault
