@@ -49,8 +49,12 @@ def why_unavailable() -> str | None:
 
 
 @contextmanager
-def throwaway_postgres(dbname: str = "clinic", max_connections: int = 100) -> Iterator[str]:
-    """Yield a DATABASE_URL of an empty database on a fresh cluster."""
+def throwaway_postgres(dbname: str = "clinic", max_connections: int = 100, password: str | None = None) -> Iterator[str]:
+    """Yield a DATABASE_URL of an empty database on a fresh cluster.
+
+    With `password`, TCP connections need a password (scram-sha-256) and the
+    URL carries the superuser's; the unix socket (setup only) stays trusted.
+    """
     reason = why_unavailable()
     if reason:
         raise PostgresUnavailable(reason)
@@ -62,7 +66,9 @@ def throwaway_postgres(dbname: str = "clinic", max_connections: int = 100) -> It
     port = free_port()
     try:
         init = subprocess.run(_as_postgres([str(binaries / "initdb"), "-D", str(cluster), "-U", "postgres",
-                                            "--auth=trust", "--encoding=UTF8", "--locale=C.UTF-8"]), **run)
+                                            "--auth-local=trust",
+                                            f"--auth-host={'scram-sha-256' if password else 'trust'}",
+                                            "--encoding=UTF8", "--locale=C.UTF-8"]), **run)
         if init.returncode:
             raise RuntimeError(f"initdb failed: {init.stderr}")
         opts = (f"-p {port} -k {cluster} -c listen_addresses=127.0.0.1 -c fsync=off -c full_page_writes=off "
@@ -72,11 +78,18 @@ def throwaway_postgres(dbname: str = "clinic", max_connections: int = 100) -> It
         if start.returncode:
             raise RuntimeError(f"pg_ctl start failed: {start.stderr}{(cluster / 'log').read_text(errors='replace')}")
         try:
-            create = subprocess.run(_as_postgres([str(binaries / "createdb"), "-h", "127.0.0.1", "-p", str(port),
+            create = subprocess.run(_as_postgres([str(binaries / "createdb"), "-h", str(cluster), "-p", str(port),
                                                   "-U", "postgres", dbname]), **run)
             if create.returncode:
                 raise RuntimeError(f"createdb failed: {create.stderr}")
-            yield f"postgres://postgres@127.0.0.1:{port}/{dbname}"
+            if password:
+                sql = "ALTER ROLE postgres PASSWORD '" + password.replace("'", "''") + "'"
+                alter = subprocess.run(_as_postgres([str(binaries / "psql"), "-h", str(cluster), "-p", str(port),
+                                                     "-U", "postgres", "-d", dbname, "-c", sql]), **run)
+                if alter.returncode:
+                    raise RuntimeError(f"setting the password failed: {alter.stderr}")
+            user = f"postgres:{password}" if password else "postgres"
+            yield f"postgres://{user}@127.0.0.1:{port}/{dbname}"
         finally:
             subprocess.run(_as_postgres([str(binaries / "pg_ctl"), "-D", str(cluster), "-m", "fast", "stop"]), **run)
     finally:
