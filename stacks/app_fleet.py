@@ -197,6 +197,12 @@ class AppFleet(Construct):
             security_group=self.alb_security_group,
             drop_invalid_header_fields=True,
             idle_timeout=Duration.seconds(60),
+            # CloudFront appends the viewer's address to X-Forwarded-For; in the
+            # default mode (append) the ALB would append CloudFront's own, and
+            # nginx, which takes the last hop (ec2_userdata/templates/nginx-clinic.conf),
+            # would count every viewer of an edge as one. Preserve keeps
+            # CloudFront's header as it is: the last hop is the viewer again.
+            xff_header_processing_mode=elbv2.XffHeaderProcessingMode.PRESERVE,
         )
         listener = self.load_balancer.add_listener("Http", port=APP_PORT, protocol=elbv2.ApplicationProtocol.HTTP, open=False)
         self.target_group = listener.add_targets(

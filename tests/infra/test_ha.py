@@ -153,6 +153,10 @@ def test_database_is_reachable_only_from_the_app_instances_and_the_rotation_func
 def test_alb_is_internal_and_admits_only_cloudfronts_prefix_list(ha):
     alb_id, alb = only(ha, "AWS::ElasticLoadBalancingV2::LoadBalancer")
     assert alb["Properties"]["Scheme"] == "internal"
+    # The viewer's address stays the last X-Forwarded-For hop (the one CloudFront appended).
+    attributes = {a["Key"]: a["Value"] for a in alb["Properties"]["LoadBalancerAttributes"]}
+    assert attributes["routing.http.xff_header_processing.mode"] == "preserve"
+    assert attributes["routing.http.drop_invalid_header_fields.enabled"] == "true"
     alb_sg = _sg_of(ha, "AppFleetAlbSg")
     rules = _ingress(ha, alb_sg)
     assert len(rules) == 1
