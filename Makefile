@@ -88,7 +88,7 @@ local: $(VENV)/.installed system-deps
 	@$(PY) -m local $(if $(filter 1,$(SEED)),--seed 50,) $(LOCAL_ARGS)
 
 screenshots: venv system-deps
-	@SCREENSHOTS=1 $(PY) -m pytest tests/e2e -q -k flow
+	@SCREENSHOTS=1 $(PY) -m pytest tests/e2e -q -k "flow or phone_upload"
 
 bench: venv
 	@echo ">> benchmarks: figures only, they never fail the build"

@@ -192,7 +192,10 @@ class ClinicServer(Construct):
         )
 
     def _grant_app_access(self, storage: PhotoStorage) -> None:
-        """Exactly what the app needs on the bucket, by prefix; nothing can delete."""
+        """Exactly what the app needs on the bucket, by prefix. Deleting a photo
+        removes its objects (the app's deletion outbox): DeleteObject only, which
+        on this versioned bucket adds a delete marker; no DeleteObjectVersion, so
+        nothing the instance does destroys a version before the lifecycle rule."""
         statements = [
             # Presigned POSTs are signed with these credentials; HEAD (GetObject)
             # confirms an upload's size and type before the app records it.
@@ -200,14 +203,17 @@ class ClinicServer(Construct):
             ("ReadRenditions", ["s3:GetObject"], [storage.object_arn(PROCESSED_PREFIX)], None),
             ("DatabaseBackups", ["s3:PutObject", "s3:GetObject"], [storage.object_arn(BACKUPS_PREFIX)], None),
             ("ListOwnBackups", ["s3:ListBucket"], [storage.bucket_arn], {"StringLike": {"s3:prefix": [f"{BACKUPS_PREFIX}*"]}}),
+            ("DeletePhotoObjects", ["s3:DeleteObject"], [storage.object_arn(UPLOADS_PREFIX), storage.object_arn(PROCESSED_PREFIX)], None),
+            ("ListPhotoObjects", ["s3:ListBucket"], [storage.bucket_arn],
+             {"StringLike": {"s3:prefix": [f"{UPLOADS_PREFIX}*", f"{PROCESSED_PREFIX}*"]}}),
             ("ReadAppSecrets", ["secretsmanager:GetSecretValue"], [self.secret_key.secret_arn, self.admin_password.secret_arn], None),
         ]
         for sid, actions, resources, conditions in statements:
             self.role.add_to_policy(iam.PolicyStatement(sid=sid, actions=actions, resources=resources, conditions=conditions))
         policy = self.role.node.find_child("DefaultPolicy")
         for prefix, why in (
-            (UPLOADS_PREFIX, "presigns uploads to server-generated keys under uploads/ and HEADs them to confirm"),
-            (PROCESSED_PREFIX, "reads any photo's renditions and manifest under processed/"),
+            (UPLOADS_PREFIX, "presigns uploads to server-generated keys under uploads/, HEADs them to confirm and deletes a deleted photo's original"),
+            (PROCESSED_PREFIX, "reads any photo's renditions and manifest under processed/ and deletes a deleted photo's objects"),
             (BACKUPS_PREFIX, "writes and reads its own database backups under backups/ (ListBucket is limited to that prefix too)"),
         ):
             acknowledge(policy, f"AwsSolutions-IAM5[Resource::{storage.nag_object_arn(prefix)}]", f"The clinic app {why}; the wildcard is that prefix only.")

@@ -81,6 +81,7 @@ class ClinicConfig:
     ha_db_storage_gib: int = 20
     ha_min_instances: int = 2
     ha_max_instances: int = 4
+    waf_enabled: bool = True  # AWS WAF in front of CloudFront (stacks/waf.py; us-east-1 only)
 
     @property
     def log_retention(self) -> logs.RetentionDays:
@@ -108,15 +109,6 @@ def _optional_int(raw: dict[str, Any], name: str, lo: int, hi: int) -> int | Non
     return _int(raw, name, 0, lo, hi)
 
 
-def _bool(raw: dict[str, Any], name: str, default: bool) -> bool:
-    value = raw.get(name, default)
-    if isinstance(value, str) and value.lower() in ("true", "false"):
-        value = value.lower() == "true"
-    if not isinstance(value, bool):
-        raise ConfigError(f"cdk.json context '{_key(name)}' must be true or false, got {value!r}")
-    return value
-
-
 def _str_list(raw: dict[str, Any], name: str, pattern: re.Pattern[str], what: str) -> tuple[str, ...]:
     value = raw.get(name, [])
     if isinstance(value, str):
@@ -135,6 +127,15 @@ def _optional_str(raw: dict[str, Any], name: str, pattern: re.Pattern[str], what
         return None
     if not isinstance(value, str) or not pattern.match(value):
         raise ConfigError(f"cdk.json context '{_key(name)}' must be {what}, got {value!r}")
+    return value
+
+
+def _bool(raw: dict[str, Any], name: str, default: bool) -> bool:
+    value = raw.get(name, default)
+    if isinstance(value, str) and value.strip().lower() in ("true", "false"):
+        value = value.strip().lower() == "true"
+    if not isinstance(value, bool):
+        raise ConfigError(f"cdk.json context '{_key(name)}' must be true or false, got {value!r}")
     return value
 
 
@@ -234,6 +235,7 @@ def load_config(node: Node) -> ClinicConfig:
             raw, "availability_zone", _AZ_NAME, "an Availability Zone name such as sa-east-1a (or null)"
         ),
         termination_protection=_bool(raw, "termination_protection", defaults.termination_protection),
+        waf_enabled=_bool(raw, "waf_enabled", defaults.waf_enabled),
     )
 
 

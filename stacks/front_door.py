@@ -17,6 +17,7 @@ from constructs import Construct
 
 from .config import ClinicConfig
 from .nag import acknowledge
+from .waf import ClinicWaf
 
 
 class FrontDoor(Construct):
@@ -59,8 +60,10 @@ class FrontDoor(Construct):
             compress=True,
         )
         custom = {}
+        if config.waf_enabled:
+            custom["web_acl_id"] = ClinicWaf(self, "Waf").web_acl_arn
         if config.custom_domain:
-            custom = {
+            custom |= {
                 "domain_names": [config.custom_domain],
                 "certificate": acm.Certificate.from_certificate_arn(self, "Certificate", config.certificate_arn),
                 "minimum_protocol_version": cloudfront.SecurityPolicyProtocol.TLS_V1_2_2021,
@@ -95,12 +98,13 @@ class FrontDoor(Construct):
                 "Staff may work from anywhere (home, travel); sign-in is required for every page. "
                 "Set context clinic.allowed_countries (e.g. [\"BR\"]) to restrict by country.",
             )
-        acknowledge(
-            d,
-            "AwsSolutions-CFR2",
-            "AWS WAF adds a monthly charge a single clinic rarely justifies; the origin is private, every "
-            "page requires sign-in and the app throttles sign-in attempts. Revisit for larger deployments.",
-        )
+        if not config.waf_enabled:
+            acknowledge(
+                d,
+                "AwsSolutions-CFR2",
+                "clinic.waf_enabled is false (e.g. a stack outside us-east-1): the origin is private, every "
+                "page requires sign-in and the app limits sign-in attempts (django-axes).",
+            )
         if not config.custom_domain:
             acknowledge(
                 d,

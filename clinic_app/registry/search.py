@@ -22,16 +22,16 @@ from django.db.models import Prefetch, Q, QuerySet
 from django.utils.functional import cached_property
 
 from .models import Animal, Photo, Tutor
-from .validators import fold, only_digits
+from .validators import ascii_digits, fold, only_digits
 
-_NUMERIC = re.compile(r"^[\d\s.\-()/+]+$")
+_NUMERIC = re.compile(r"^[0-9\s.\-()/+]+$")
 # Above this many matching tutors, keep the tutor filter as a subquery instead
 # of inlining ids (SQL parameter limits, query size).
 MAX_INLINE_TUTOR_IDS = 2000
 
 
 def is_numeric_query(q: str) -> bool:
-    return bool(_NUMERIC.match(q)) and len(only_digits(q)) >= 3
+    return bool(_NUMERIC.match(ascii_digits(q, strict=False))) and len(only_digits(q)) >= 3
 
 
 def _prefix(field: str, digits: str) -> Q:

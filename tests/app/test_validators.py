@@ -60,7 +60,7 @@ def test_valid_microchips(chip, expected):
         ("07612345678901", "O microchip deve ter exatamente 15 dígitos (ISO 11784); foram informados 14."),
         ("0761234567890123", "O microchip deve ter exatamente 15 dígitos (ISO 11784); foram informados 16."),
         ("07612345678901A", "O microchip deve conter apenas números."),
-        ("９８５１１２０００１２３４５６", "O microchip deve conter apenas números."),  # full-width digits
+        ("98511200012345²", "Use apenas algarismos de 0 a 9 (o campo contém “²”)."),  # superscript: not a decimal digit
     ],
 )
 def test_invalid_microchips(chip, message):

@@ -27,7 +27,8 @@ from local.pg import throwaway_postgres, why_unavailable  # noqa: E402
 SEED_EXTRA = r"""
 from django.contrib.auth.models import Group, User
 from django.contrib.sessions.backends.db import SessionStore
-from registry.models import Animal, AuditEntry, LoginFailure
+from axes.models import AccessAttempt
+from registry.models import Animal, AuditEntry
 roles = list(Group.objects.order_by("name"))
 assert roles, "setup_roles/migrations created no roles"
 for i, group in enumerate(roles):
@@ -36,7 +37,7 @@ for i, group in enumerate(roles):
     for animal in Animal.objects.order_by("id")[:5]:
         AuditEntry.objects.create(object_type="animal", object_id=animal.id, action="update", field="nome",
                                   old_value=animal.name, new_value=animal.name + " Jr.", user=user, username=user.username)
-LoginFailure.objects.create(username="alguem", ip="203.0.113.9")
+AccessAttempt.objects.create(username="alguem", ip_address="203.0.113.9", user_agent="t", path_info="/entrar/", failures_since_start=2)
 import datetime as dt
 first = Animal.objects.order_by("id").first()
 Animal.objects.filter(pk=first.pk).update(updated_at=dt.datetime(2020, 1, 2, 3, 4, 5, tzinfo=dt.timezone.utc))
@@ -85,7 +86,7 @@ def test_copy_to_postgres_copies_everything_and_verifies(seeded):
     source_tables = _sqlite_tables(db)
     # The seed really covers what a clinic holds.
     for table in ("auth_user", "auth_user_groups", "auth_group", "registry_tutor", "registry_animal",
-                  "registry_photo", "registry_auditentry", "registry_loginfailure", "django_session"):
+                  "registry_photo", "registry_auditentry", "axes_accessattempt", "django_session"):
         assert source_tables[table] > 0, table
     with throwaway_postgres() as url:
         ha_env = dict(env, DATABASE_URL=url)
