@@ -35,7 +35,7 @@ from .nag import acknowledge
 from .naming import STATEFUL
 from .network import Network
 from .origin_access import admit_cloudfront_only
-from .photo_storage import BACKUPS_PREFIX, PROCESSED_PREFIX, UPLOADS_PREFIX, PhotoStorage
+from .photo_storage import BACKUPS_PREFIX, PhotoStorage
 
 # Mode ha has no data volume: the app's working directory (static files, a
 # scratch log directory shipped to CloudWatch) is on the root volume.
@@ -309,8 +309,6 @@ class AppFleet(Construct):
                 "ec2messages:DeleteMessage", "ec2messages:FailMessage", "ec2messages:GetEndpoint",
                 "ec2messages:GetMessages", "ec2messages:SendReply",
             ], ["*"]),
-            ("PresignAndConfirmUploads", ["s3:PutObject", "s3:GetObject"], [storage.object_arn(UPLOADS_PREFIX)]),
-            ("ReadRenditions", ["s3:GetObject"], [storage.object_arn(PROCESSED_PREFIX)]),
             # Moving from mode single: the SQLite backup copy_to_postgres reads (read-only).
             ("ReadSqliteBackups", ["s3:GetObject"], [storage.object_arn(BACKUPS_PREFIX)]),
             ("ReadAppSecrets", ["secretsmanager:GetSecretValue"],
@@ -319,12 +317,11 @@ class AppFleet(Construct):
             ("ShipLogs", ["logs:CreateLogStream", "logs:PutLogEvents", "logs:DescribeLogStreams"],
              [self.log_group.log_group_arn, f"{self.log_group.log_group_arn}:log-stream:*"]),
         ]  # fmt: skip
+        storage.grant_app_photo_access(self.role)  # the same photo access as mode single
         for sid, actions, resources in statements:
             self.role.add_to_policy(iam.PolicyStatement(sid=sid, actions=actions, resources=resources))
         policy = self.role.node.find_child("DefaultPolicy")
         for prefix, why in (
-            (UPLOADS_PREFIX, "presigns uploads to server-generated keys under uploads/ and HEADs them to confirm"),
-            (PROCESSED_PREFIX, "reads any photo's renditions and manifest under processed/"),
             (BACKUPS_PREFIX, "reads (never writes) the SQLite backups of mode single under backups/, for copy_to_postgres"),
         ):
             acknowledge(policy, f"AwsSolutions-IAM5[Resource::{storage.nag_object_arn(prefix)}]", f"The clinic app {why}; the wildcard is that prefix only.")

@@ -22,7 +22,7 @@ from .origin_access import (  # noqa: F401  (re-exported: tests and preflight im
     SG_INBOUND_RULES_QUOTA,
     admit_cloudfront_only,
 )
-from .photo_storage import BACKUPS_PREFIX, PROCESSED_PREFIX, UPLOADS_PREFIX, PhotoStorage
+from .photo_storage import BACKUPS_PREFIX, PhotoStorage
 
 # Resolved by EC2 when the instance launches, not by CloudFormation on every
 # deploy: a new AMI release must never replace the instance that holds the volume.
@@ -192,31 +192,23 @@ class ClinicServer(Construct):
         )
 
     def _grant_app_access(self, storage: PhotoStorage) -> None:
-        """Exactly what the app needs on the bucket, by prefix. Deleting a photo
-        removes its objects (the app's deletion outbox): DeleteObject only, which
-        on this versioned bucket adds a delete marker; no DeleteObjectVersion, so
-        nothing the instance does destroys a version before the lifecycle rule."""
+        """Exactly what the app needs on the bucket, by prefix: the photo prefixes
+        as every shape of the app needs them (PhotoStorage.grant_app_photo_access),
+        plus this instance's own database backups."""
+        storage.grant_app_photo_access(self.role)
         statements = [
-            # Presigned POSTs are signed with these credentials; HEAD (GetObject)
-            # confirms an upload's size and type before the app records it.
-            ("PresignAndConfirmUploads", ["s3:PutObject", "s3:GetObject"], [storage.object_arn(UPLOADS_PREFIX)], None),
-            ("ReadRenditions", ["s3:GetObject"], [storage.object_arn(PROCESSED_PREFIX)], None),
             ("DatabaseBackups", ["s3:PutObject", "s3:GetObject"], [storage.object_arn(BACKUPS_PREFIX)], None),
             ("ListOwnBackups", ["s3:ListBucket"], [storage.bucket_arn], {"StringLike": {"s3:prefix": [f"{BACKUPS_PREFIX}*"]}}),
-            ("DeletePhotoObjects", ["s3:DeleteObject"], [storage.object_arn(UPLOADS_PREFIX), storage.object_arn(PROCESSED_PREFIX)], None),
-            ("ListPhotoObjects", ["s3:ListBucket"], [storage.bucket_arn],
-             {"StringLike": {"s3:prefix": [f"{UPLOADS_PREFIX}*", f"{PROCESSED_PREFIX}*"]}}),
             ("ReadAppSecrets", ["secretsmanager:GetSecretValue"], [self.secret_key.secret_arn, self.admin_password.secret_arn], None),
         ]
         for sid, actions, resources, conditions in statements:
             self.role.add_to_policy(iam.PolicyStatement(sid=sid, actions=actions, resources=resources, conditions=conditions))
-        policy = self.role.node.find_child("DefaultPolicy")
-        for prefix, why in (
-            (UPLOADS_PREFIX, "presigns uploads to server-generated keys under uploads/, HEADs them to confirm and deletes a deleted photo's original"),
-            (PROCESSED_PREFIX, "reads any photo's renditions and manifest under processed/ and deletes a deleted photo's objects"),
-            (BACKUPS_PREFIX, "writes and reads its own database backups under backups/ (ListBucket is limited to that prefix too)"),
-        ):
-            acknowledge(policy, f"AwsSolutions-IAM5[Resource::{storage.nag_object_arn(prefix)}]", f"The clinic app {why}; the wildcard is that prefix only.")
+        acknowledge(
+            self.role.node.find_child("DefaultPolicy"),
+            f"AwsSolutions-IAM5[Resource::{storage.nag_object_arn(BACKUPS_PREFIX)}]",
+            "The clinic app writes and reads its own database backups under backups/ (ListBucket is limited to "
+            "that prefix too); the wildcard is that prefix only.",
+        )
 
     def finish_bootstrap(self) -> None:
         """Attach the cfn-init metadata once every concern has added its config."""

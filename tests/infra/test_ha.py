@@ -232,7 +232,12 @@ def test_logs_are_shipped_and_the_role_is_least_privilege(ha):
     statements = policy_of_role(ha, role_id)
     actions = {a for s in statements for a in actions_of(s)}
     assert {"logs:PutLogEvents", "logs:CreateLogStream"} <= actions
-    assert not [a for a in actions if a.endswith(":*") or a in ("s3:DeleteObject", "s3:*", "rds:*")]
+    assert not [a for a in actions if a.endswith(":*") or a in ("s3:DeleteObjectVersion", "s3:*", "rds:*")]
+    # The deletion outbox deletes (delete markers) under uploads/ and processed/ only.
+    for statement in statements:
+        if "s3:DeleteObject" in actions_of(statement):
+            resources = json.dumps(statement["Resource"])
+            assert "uploads/*" in resources and "processed/*" in resources and "backups/" not in resources
     # backups/ only to read mode single's SQLite backups (copy_to_postgres); nothing writes there.
     for statement in statements:
         if "backups/" in json.dumps(statement["Resource"]):
@@ -325,3 +330,20 @@ def test_switching_a_stack_in_place_keeps_its_bucket_and_key(ha):
     single_vault = only(single, "AWS::Backup::BackupVault")[1]["Properties"]["BackupVaultName"]
     ha_vault = only(ha, "AWS::Backup::BackupVault")[1]["Properties"]["BackupVaultName"]
     assert single_vault != ha_vault
+
+
+PHOTO_SIDS = ("PresignAndConfirmUploads", "ReadRenditions", "DeletePhotoObjects", "ListPhotoObjects")
+
+
+def test_the_app_has_the_same_photo_access_in_both_shapes(ha, template_json):
+    """One definition (PhotoStorage.grant_app_photo_access) for the instance of mode
+    single and every instance of mode ha: the deletion outbox works in both."""
+
+    def photo_statements(template):
+        _, profile = only(template, "AWS::IAM::InstanceProfile")
+        statements = policy_of_role(template, profile["Properties"]["Roles"][0]["Ref"])
+        return {s["Sid"]: s for s in statements if s.get("Sid") in PHOTO_SIDS}
+
+    single, fleet = photo_statements(template_json), photo_statements(ha)
+    assert set(single) == set(fleet) == set(PHOTO_SIDS)
+    assert single == fleet
