@@ -176,6 +176,8 @@ class Preflight:
         zones = self._zones()
         by_name = {z["ZoneName"]: z["ZoneId"] for z in zones}
         supported = [n for n, i in by_name.items() if i not in UNSUPPORTED_VPC_ORIGIN_ZONE_IDS]
+        if self.config.mode == "ha":
+            return self._ha_zones(name, zones)
         chosen = self.config.availability_zone
         how = "cdk.json clinic.availability_zone"
         if chosen is None:
@@ -189,6 +191,21 @@ class Preflight:
         if zone_id in UNSUPPORTED_VPC_ORIGIN_ZONE_IDS:
             return Result(name, False, f"{chosen} is zone id {zone_id} ({how}): CloudFront VPC origins do not support it", fix)
         return Result(name, True, f"{chosen} = zone id {zone_id} ({how}); set it in cdk.json to pin it")
+
+    def _ha_zones(self, name: str, zones: list[dict]) -> Result:
+        """Mode ha spans the region's first two zones (Fn::GetAZs order); the internal ALB
+        in both is the VPC origin, so both zone ids must be supported."""
+        pair = zones[:2]
+        fix = "deploy mode ha in another region, or mode single with clinic.availability_zone in a supported zone"
+        if len(pair) < 2:
+            return Result(name, False, f"mode ha needs two available zones; {self.region} has {len(pair)}", fix)
+        bad = [z for z in pair if z["ZoneId"] in UNSUPPORTED_VPC_ORIGIN_ZONE_IDS]
+        shown = ", ".join(f"{z['ZoneName']} = zone id {z['ZoneId']}" for z in pair)
+        if bad:
+            return Result(name, False, f"mode ha uses {shown}: CloudFront VPC origins do not support "
+                                       f"{', '.join(z['ZoneId'] for z in bad)}", fix)
+        self.zone_name = pair[0]["ZoneName"]
+        return Result(name, True, f"mode ha uses {shown}")
 
     def instance_type_offered(self) -> Result:
         name = "instance type in the zone"

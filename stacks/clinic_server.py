@@ -2,23 +2,27 @@
 
 from __future__ import annotations
 
-from aws_cdk import Aws, CfnCreationPolicy, CfnResourceSignal, Duration, RemovalPolicy, Size, Stack
+from aws_cdk import Aws, CfnCreationPolicy, CfnResourceSignal, Duration, Size, Stack
 from aws_cdk import aws_backup as backup
 from aws_cdk import aws_ec2 as ec2
 from aws_cdk import aws_events as events
 from aws_cdk import aws_iam as iam
-from aws_cdk import aws_kms as kms
 from aws_cdk import aws_secretsmanager as secretsmanager
-from aws_cdk import custom_resources as cr
 from constructs import Construct
 
 from . import bootstrap
 from .app_release import release_asset
 from .config import ClinicConfig
 from .nag import acknowledge
-from .naming import STATEFUL, data_key_alias, stack_unique_suffix, vault_name_prefix
+from .naming import STATEFUL, stack_data_key, stack_unique_suffix, vault_name_prefix
 from .network import Network
-from .photo_storage import BACKUPS_PREFIX, PROCESSED_PREFIX, UPLOADS_PREFIX, PhotoStorage
+from .origin_access import (  # noqa: F401  (re-exported: tests and preflight import them here)
+    CLOUDFRONT_PREFIX_LIST_NAME,
+    CLOUDFRONT_PREFIX_LIST_WEIGHT,
+    SG_INBOUND_RULES_QUOTA,
+    admit_cloudfront_only,
+)
+from .photo_storage import BACKUPS_PREFIX, PhotoStorage
 
 # Resolved by EC2 when the instance launches, not by CloudFormation on every
 # deploy: a new AMI release must never replace the instance that holds the volume.
@@ -27,14 +31,7 @@ DATA_DEVICE = "/dev/sdf"  # Nitro exposes it as /dev/nvmeXn1; the boot script fi
 DATA_MOUNT = "/data"
 APP_PORT = 80  # nginx; CloudFront's VPC origin speaks HTTP inside the VPC
 
-# Who may open APP_PORT: CloudFront's origin-facing servers, as the AWS-managed
-# prefix list names them (docs/decisions.md, "Origin access"). Its id differs per
-# region, so a custom resource looks it up at deploy time.
-CLOUDFRONT_PREFIX_LIST_NAME = "com.amazonaws.global.cloudfront.origin-facing"
-# A prefix list counts as its weight (AWS: 55 for this list) against the
-# security group's inbound-rule quota (default 60), not as one rule.
-CLOUDFRONT_PREFIX_LIST_WEIGHT = 55
-SG_INBOUND_RULES_QUOTA = 60
+# Who may open APP_PORT: CloudFront's origin-facing servers (stacks/origin_access.py).
 # nginx trusts X-Forwarded-For from every peer on APP_PORT, because the security
 # group lets only CloudFront reach that port; it takes the LAST hop only (the
 # one CloudFront appended), so a client-supplied header cannot choose the address.
@@ -50,15 +47,7 @@ class ClinicServer(Construct):
         self.subnet = subnet
         self.availability_zone = subnet.availability_zone
 
-        self.data_key = kms.Key(
-            self,
-            "DataKey",
-            description="Encrypts the clinic's data volume and its snapshots",
-            enable_key_rotation=True,
-            removal_policy=STATEFUL,
-            pending_window=Duration.days(30),
-        )
-        self.data_key.add_alias(data_key_alias(Stack.of(self).stack_name))
+        self.data_key = stack_data_key(self)
 
         self.data_volume = ec2.Volume(
             self,
@@ -146,49 +135,7 @@ class ClinicServer(Construct):
 
     def _admit_cloudfront_only(self) -> None:
         """APP_PORT from CloudFront's origin-facing prefix list, and from nothing else."""
-        lookup = cr.AwsCustomResource(
-            self,
-            "CloudFrontPrefixList",
-            on_update=cr.AwsSdkCall(  # also runs on create
-                service="EC2",
-                action="describeManagedPrefixLists",
-                parameters={"Filters": [{"Name": "prefix-list-name", "Values": [CLOUDFRONT_PREFIX_LIST_NAME]}]},
-                region=Aws.REGION,
-                physical_resource_id=cr.PhysicalResourceId.of(CLOUDFRONT_PREFIX_LIST_NAME),
-                output_paths=["PrefixLists.0.PrefixListId"],
-            ),
-            # DescribeManagedPrefixLists supports no resource-level permissions.
-            policy=cr.AwsCustomResourcePolicy.from_statements(
-                [iam.PolicyStatement(actions=["ec2:DescribeManagedPrefixLists"], resources=["*"])]
-            ),
-            install_latest_aws_sdk=False,  # never reach npm during a deploy
-            timeout=Duration.minutes(2),
-        )
-        self.cloudfront_prefix_list_id = lookup.get_response_field("PrefixLists.0.PrefixListId")
-        self.security_group.add_ingress_rule(
-            ec2.Peer.prefix_list(self.cloudfront_prefix_list_id),
-            ec2.Port.tcp(APP_PORT),
-            "nginx, reached only by CloudFront (origin-facing prefix list, VPC origin)",
-        )
-        acknowledge(
-            lookup.node.find_child("CustomResourcePolicy"),
-            "AwsSolutions-IAM5[Resource::*]",
-            "ec2:DescribeManagedPrefixLists supports no resource-level permissions (service authorization "
-            "reference); the deploy-time lookup is read-only and has no other action.",
-        )
-        provider_id = "AWS" + cr.AwsCustomResource.PROVIDER_FUNCTION_UUID.replace("-", "")  # its singleton id
-        provider = Stack.of(self).node.try_find_child(provider_id)
-        if provider is not None:
-            # Its logs are of deploy-time lookups only: no reason to outlive the stack.
-            log_group = provider.node.try_find_child("LogGroup")
-            if log_group is not None:
-                log_group.apply_removal_policy(RemovalPolicy.DESTROY)
-            acknowledge(
-                provider,
-                "AwsSolutions-IAM4[Policy::arn:<AWS::Partition>:iam::aws:policy/service-role/AWSLambdaBasicExecutionRole]",
-                "CDK's AwsCustomResource provider runs only during deploys (the prefix-list lookup); its role "
-                "only writes its own logs with this managed policy, the lookup's action is in its own policy.",
-            )
+        self.cloudfront_prefix_list_id = admit_cloudfront_only(self, self.security_group, APP_PORT)
 
     def install_app(self, *, storage: PhotoStorage, allowed_hosts: list[str], csrf_origins: list[str]) -> None:
         """Secrets, least-privilege access to the bucket, and the release installed by cfn-init."""
@@ -245,31 +192,23 @@ class ClinicServer(Construct):
         )
 
     def _grant_app_access(self, storage: PhotoStorage) -> None:
-        """Exactly what the app needs on the bucket, by prefix. Deleting a photo
-        removes its objects (the app's deletion outbox): DeleteObject only, which
-        on this versioned bucket adds a delete marker; no DeleteObjectVersion, so
-        nothing the instance does destroys a version before the lifecycle rule."""
+        """Exactly what the app needs on the bucket, by prefix: the photo prefixes
+        as every shape of the app needs them (PhotoStorage.grant_app_photo_access),
+        plus this instance's own database backups."""
+        storage.grant_app_photo_access(self.role)
         statements = [
-            # Presigned POSTs are signed with these credentials; HEAD (GetObject)
-            # confirms an upload's size and type before the app records it.
-            ("PresignAndConfirmUploads", ["s3:PutObject", "s3:GetObject"], [storage.object_arn(UPLOADS_PREFIX)], None),
-            ("ReadRenditions", ["s3:GetObject"], [storage.object_arn(PROCESSED_PREFIX)], None),
             ("DatabaseBackups", ["s3:PutObject", "s3:GetObject"], [storage.object_arn(BACKUPS_PREFIX)], None),
             ("ListOwnBackups", ["s3:ListBucket"], [storage.bucket_arn], {"StringLike": {"s3:prefix": [f"{BACKUPS_PREFIX}*"]}}),
-            ("DeletePhotoObjects", ["s3:DeleteObject"], [storage.object_arn(UPLOADS_PREFIX), storage.object_arn(PROCESSED_PREFIX)], None),
-            ("ListPhotoObjects", ["s3:ListBucket"], [storage.bucket_arn],
-             {"StringLike": {"s3:prefix": [f"{UPLOADS_PREFIX}*", f"{PROCESSED_PREFIX}*"]}}),
             ("ReadAppSecrets", ["secretsmanager:GetSecretValue"], [self.secret_key.secret_arn, self.admin_password.secret_arn], None),
         ]
         for sid, actions, resources, conditions in statements:
             self.role.add_to_policy(iam.PolicyStatement(sid=sid, actions=actions, resources=resources, conditions=conditions))
-        policy = self.role.node.find_child("DefaultPolicy")
-        for prefix, why in (
-            (UPLOADS_PREFIX, "presigns uploads to server-generated keys under uploads/, HEADs them to confirm and deletes a deleted photo's original"),
-            (PROCESSED_PREFIX, "reads any photo's renditions and manifest under processed/ and deletes a deleted photo's objects"),
-            (BACKUPS_PREFIX, "writes and reads its own database backups under backups/ (ListBucket is limited to that prefix too)"),
-        ):
-            acknowledge(policy, f"AwsSolutions-IAM5[Resource::{storage.nag_object_arn(prefix)}]", f"The clinic app {why}; the wildcard is that prefix only.")
+        acknowledge(
+            self.role.node.find_child("DefaultPolicy"),
+            f"AwsSolutions-IAM5[Resource::{storage.nag_object_arn(BACKUPS_PREFIX)}]",
+            "The clinic app writes and reads its own database backups under backups/ (ListBucket is limited to "
+            "that prefix too); the wildcard is that prefix only.",
+        )
 
     def finish_bootstrap(self) -> None:
         """Attach the cfn-init metadata once every concern has added its config."""

@@ -43,6 +43,12 @@ _COUNTRY = re.compile(r"^[A-Z]{2}$")
 # An Availability Zone *name* such as sa-east-1a (names map to different physical
 # zones in each account; make preflight prints the zone id it maps to).
 _AZ_NAME = re.compile(r"^[a-z]{2}(-gov)?-[a-z]+-[0-9][a-z]$")
+# The two shapes of the stack (docs/scaling.md says when to switch).
+MODES = ("single", "ha")
+# RDS for PostgreSQL Graviton classes (burstable or general purpose).
+_DB_CLASS = re.compile(r"^db\.(t4g|m6g|m7g|r6g|r7g)\.(micro|small|medium|large|[0-9]*xlarge)$")
+# RDS keeps automated backups (point-in-time recovery) for at most 35 days.
+RDS_MAX_BACKUP_RETENTION_DAYS = 35
 
 
 @dataclass(frozen=True)
@@ -68,6 +74,13 @@ class ClinicConfig:
     availability_zone: str | None = None
     # Stack termination protection (the instance's guard against an accidental delete).
     termination_protection: bool = True
+    # "single": one instance, SQLite on EBS. "ha": an Auto Scaling group over two
+    # zones behind an internal ALB, on RDS for PostgreSQL Multi-AZ (stacks/app_fleet.py).
+    mode: str = "single"
+    ha_db_instance_class: str = "db.t4g.small"
+    ha_db_storage_gib: int = 20
+    ha_min_instances: int = 2
+    ha_max_instances: int = 4
     waf_enabled: bool = True  # AWS WAF in front of CloudFront (stacks/waf.py; us-east-1 only)
 
     @property
@@ -168,7 +181,41 @@ def load_config(node: Node) -> ClinicConfig:
         missing = "certificate_arn" if domain else "custom_domain"
         raise ConfigError(f"cdk.json context '{_key(missing)}' is required when the other of custom_domain/certificate_arn is set")
 
+    mode = raw.get("mode", defaults.mode)
+    if mode not in MODES:
+        raise ConfigError(f"cdk.json context '{_key('mode')}' must be one of {', '.join(MODES)}, got {mode!r}")
+    db_class = raw.get("ha_db_instance_class", defaults.ha_db_instance_class)
+    if not isinstance(db_class, str) or not _DB_CLASS.match(db_class):
+        raise ConfigError(
+            f"cdk.json context '{_key('ha_db_instance_class')}' must be a Graviton RDS class such as "
+            f"db.t4g.small, got {db_class!r}"
+        )
+    min_instances = _int(raw, "ha_min_instances", defaults.ha_min_instances, 2, 20)
+    max_instances = _int(raw, "ha_max_instances", defaults.ha_max_instances, 2, 20)
+    if max_instances < min_instances:
+        raise ConfigError(
+            f"cdk.json context '{_key('ha_max_instances')}' must be at least ha_min_instances ({min_instances}), "
+            f"got {max_instances}"
+        )
+    db_retention = _int(raw, "db_backup_retention_days", defaults.db_backup_retention_days, 1, 3650)
+    if mode == "ha":
+        if db_retention > RDS_MAX_BACKUP_RETENTION_DAYS:
+            raise ConfigError(
+                f"cdk.json context '{_key('db_backup_retention_days')}' must be at most "
+                f"{RDS_MAX_BACKUP_RETENTION_DAYS} in mode ha (RDS point-in-time recovery), got {db_retention}"
+            )
+        if raw.get("availability_zone") not in (None, ""):
+            raise ConfigError(
+                f"cdk.json context '{_key('availability_zone')}' applies to mode single only; mode ha spreads "
+                "over the region's first two zones (set it to null)"
+            )
+
     return ClinicConfig(
+        mode=mode,
+        ha_db_instance_class=db_class,
+        ha_db_storage_gib=_int(raw, "ha_db_storage_gib", defaults.ha_db_storage_gib, 20, 6144),
+        ha_min_instances=min_instances,
+        ha_max_instances=max_instances,
         instance_type=instance_type,
         data_volume_gib=_int(raw, "data_volume_gib", defaults.data_volume_gib, 1, 16384),
         data_volume_iops=_int(raw, "data_volume_iops", defaults.data_volume_iops, 3000, 16000),
@@ -179,7 +226,7 @@ def load_config(node: Node) -> ClinicConfig:
         processor_retry_attempts=_int(raw, "processor_retry_attempts", defaults.processor_retry_attempts, 0, 2),
         log_retention_days=retention,
         noncurrent_version_days=_int(raw, "noncurrent_version_days", defaults.noncurrent_version_days, 1, 3650),
-        db_backup_retention_days=_int(raw, "db_backup_retention_days", defaults.db_backup_retention_days, 1, 3650),
+        db_backup_retention_days=db_retention,
         extra_cors_origins=_str_list(raw, "extra_cors_origins", _ORIGIN, "an https origin like https://clinica.example.com"),
         custom_domain=domain,
         certificate_arn=certificate,

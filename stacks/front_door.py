@@ -11,6 +11,7 @@ from aws_cdk import aws_certificatemanager as acm
 from aws_cdk import aws_cloudfront as cloudfront
 from aws_cdk import aws_cloudfront_origins as origins
 from aws_cdk import aws_ec2 as ec2
+from aws_cdk import aws_elasticloadbalancingv2 as elbv2
 from aws_cdk import aws_s3 as s3
 from constructs import Construct
 
@@ -25,14 +26,17 @@ class FrontDoor(Construct):
         scope: Construct,
         construct_id: str,
         *,
-        instance: ec2.Instance,
+        instance: ec2.Instance | None = None,
+        load_balancer: elbv2.IApplicationLoadBalancer | None = None,
         http_port: int,
         log_bucket: s3.IBucket,
         config: ClinicConfig,
     ) -> None:
         super().__init__(scope, construct_id)
-        origin = origins.VpcOrigin.with_ec2_instance(
-            instance,
+        # Mode single: the instance; mode ha: the internal ALB in front of the group.
+        target = origins.VpcOrigin.with_ec2_instance if instance is not None else origins.VpcOrigin.with_application_load_balancer
+        origin = target(
+            instance if instance is not None else load_balancer,
             http_port=http_port,
             protocol_policy=cloudfront.OriginProtocolPolicy.HTTP_ONLY,
             read_timeout=Duration.seconds(60),

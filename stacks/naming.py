@@ -9,7 +9,9 @@ a redeploy after a delete) gets a new id, hence new names.
 
 from __future__ import annotations
 
-from aws_cdk import Aws, Fn, RemovalPolicy
+from aws_cdk import Aws, Duration, Fn, RemovalPolicy, Stack
+from aws_cdk import aws_kms as kms
+from constructs import Construct
 
 # Every stateful resource (buckets, data volume, key, vault, secrets): kept on
 # update and delete (CloudFormation DeletionPolicy RetainExceptOnCreate), but
@@ -38,3 +40,23 @@ def photo_bucket_prefix(stack_name: str) -> str:
 
 def vault_name_prefix(stack_name: str) -> str:
     return f"{stack_name}-snapshots-"
+
+
+def stack_data_key(scope: Construct) -> kms.Key:
+    """The stack's customer managed key, at the same construct path in both modes.
+
+    Mode single creates it under ClinicServer, mode ha under a construct of the
+    same name, so its logical id (ClinicServerDataKey64F459CD) and its alias
+    stay the same when a stack is switched from single to ha in place: the key
+    that encrypts the retained volume and snapshots also encrypts the database.
+    """
+    key = kms.Key(
+        scope,
+        "DataKey",
+        description="Encrypts the clinic's data volume and its snapshots",
+        enable_key_rotation=True,
+        removal_policy=STATEFUL,
+        pending_window=Duration.days(30),
+    )
+    key.add_alias(data_key_alias(Stack.of(scope).stack_name))
+    return key

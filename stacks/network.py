@@ -20,6 +20,9 @@ INTERFACE_ENDPOINTS = {
     "SecretsManager": ec2.InterfaceVpcEndpointAwsService.SECRETS_MANAGER,
     "CloudFormation": ec2.InterfaceVpcEndpointAwsService.CLOUDFORMATION,
 }
+# Mode ha only: the instances ship their logs to CloudWatch Logs (nothing an
+# instance holds is needed once it is gone).
+HA_INTERFACE_ENDPOINTS = {"Logs": ec2.InterfaceVpcEndpointAwsService.CLOUDWATCH_LOGS}
 
 
 # A literal (not the VPC's CidrBlock attribute) so security-group rules stay
@@ -36,6 +39,7 @@ class Network(Construct):
         # The operator's zone (cdk.json clinic.availability_zone): VPC origins are
         # not offered in every zone, and a zone *name* maps to a different physical
         # zone in each account, so `make preflight` checks its zone id.
+        # Mode ha always spans two zones (config refuses availability_zone there).
         zones = {"availability_zones": [config.availability_zone]} if config.availability_zone else {"max_azs": 2}
         self.vpc = ec2.Vpc(
             self,
@@ -64,9 +68,14 @@ class Network(Construct):
             self.vpc.add_gateway_endpoint("S3", service=ec2.GatewayVpcEndpointAwsService.S3)
         ]
 
-    def add_interface_endpoints(self, subnet: ec2.ISubnet) -> None:
-        """Endpoints in the instance's subnet only: one ENI each, half the hourly price."""
-        subnets = ec2.SubnetSelection(subnets=[subnet])
+    def add_interface_endpoints(self, subnet: ec2.ISubnet | None, *, extra: dict | None = None) -> None:
+        """Endpoints in the instance's subnet only: one ENI each, half the hourly price.
+
+        `subnet=None` (mode ha): in every app subnet, so one zone's loss leaves
+        the other zone's instances their endpoints.
+        """
+        subnets = ec2.SubnetSelection(subnets=[subnet]) if subnet is not None else self.app_subnets
+        self.interface_endpoints: dict[str, ec2.InterfaceVpcEndpoint] = {}
         endpoint_sg = ec2.SecurityGroup(
             self,
             "EndpointSg",
@@ -75,7 +84,7 @@ class Network(Construct):
             allow_all_outbound=False,
         )
         endpoint_sg.add_ingress_rule(ec2.Peer.ipv4(VPC_CIDR), ec2.Port.tcp(443), "AWS APIs over TLS from the VPC")
-        for name, service in INTERFACE_ENDPOINTS.items():
+        for name, service in {**INTERFACE_ENDPOINTS, **(extra or {})}.items():
             endpoint = self.vpc.add_interface_endpoint(
                 name,
                 service=service,
@@ -85,3 +94,4 @@ class Network(Construct):
                 open=False,
             )
             self.endpoints.append(endpoint)
+            self.interface_endpoints[name] = endpoint

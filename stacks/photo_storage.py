@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 
 from aws_cdk import Aws, Duration, Stack
+from aws_cdk import aws_iam as iam
 from aws_cdk import aws_s3 as s3
 from constructs import Construct
 
@@ -95,6 +96,36 @@ class PhotoStorage(Construct):
             allowed_headers=["Content-Type"],
             max_age=3000,
         )
+
+    def grant_app_photo_access(self, role: iam.IRole) -> None:
+        """What the clinic app (single instance or every instance of mode ha) needs
+        on the photo prefixes, defined once for both shapes. Presigned POSTs are
+        signed with the role's credentials; HEAD (GetObject) confirms an upload;
+        the deletion outbox lists and deletes a deleted photo's objects:
+        DeleteObject only, which on this versioned bucket adds a delete marker (no
+        DeleteObjectVersion, so nothing the app does destroys a version before the
+        lifecycle rule)."""
+        statements = [
+            ("PresignAndConfirmUploads", ["s3:PutObject", "s3:GetObject"], [self.object_arn(UPLOADS_PREFIX)], None),
+            ("ReadRenditions", ["s3:GetObject"], [self.object_arn(PROCESSED_PREFIX)], None),
+            ("DeletePhotoObjects", ["s3:DeleteObject"],
+             [self.object_arn(UPLOADS_PREFIX), self.object_arn(PROCESSED_PREFIX)], None),
+            ("ListPhotoObjects", ["s3:ListBucket"], [self.bucket_arn],
+             {"StringLike": {"s3:prefix": [f"{UPLOADS_PREFIX}*", f"{PROCESSED_PREFIX}*"]}}),
+        ]
+        for sid, actions, resources, conditions in statements:
+            role.add_to_principal_policy(
+                iam.PolicyStatement(sid=sid, actions=actions, resources=resources, conditions=conditions)
+            )
+        policy = role.node.find_child("DefaultPolicy")
+        for prefix, why in (
+            (UPLOADS_PREFIX, "presigns uploads to server-generated keys under uploads/, HEADs them to confirm "
+                             "and deletes a deleted photo's original"),
+            (PROCESSED_PREFIX, "reads any photo's renditions and manifest under processed/ and deletes a "
+                               "deleted photo's objects"),
+        ):
+            acknowledge(policy, f"AwsSolutions-IAM5[Resource::{self.nag_object_arn(prefix)}]",
+                        f"The clinic app {why}; the wildcard is that prefix only.")
 
     def object_arn(self, prefix: str) -> str:
         return f"{self.bucket_arn}/{prefix}*"

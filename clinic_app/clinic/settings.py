@@ -111,6 +111,9 @@ if DATABASE_URL:
     import dj_database_url
 
     DATABASES = {"default": dj_database_url.parse(DATABASE_URL, conn_max_age=60, conn_health_checks=True)}
+    if os.environ.get("CLINIC_DB_SECRET_ID"):
+        # Mode ha: the password comes from the rotating RDS secret at connect time.
+        DATABASES["default"]["ENGINE"] = "clinic.pg_secret"
 else:
     DATABASES = {
         "default": {

@@ -25,7 +25,7 @@ from django.db.models.signals import pre_delete
 from django.dispatch import receiver
 from django.utils import timezone
 
-from . import s3
+from . import locks, s3
 from .models import Animal, AuditEntry, Photo, PhotoDeletion, Tutor
 
 log = logging.getLogger(__name__)
@@ -144,7 +144,12 @@ def start_background(interval: float = 30.0) -> None:
         while not stop.wait(interval):
             try:
                 close_old_connections()
-                process_due()
+                # Mode ha: one instance sweeps per round (advisory lock); the
+                # per-row compare-and-set claim in process_due() keeps each
+                # deletion to one worker even without it.
+                with locks.try_exclusive("photo-deletion-outbox") as mine:
+                    if mine:
+                        process_due()
             except Exception:  # noqa: BLE001 - keep the loop alive; rows stay due
                 log.warning("photo deletion sweep failed", exc_info=True)
             finally:

@@ -116,6 +116,17 @@ def test_zone_without_vpc_origins(aws):
     assert "use1-az3" in result.detail and "us-east-1e" not in result.fix and "us-east-1a" in result.fix
 
 
+def test_mode_ha_checks_both_of_its_zones(aws, monkeypatch):
+    config = dataclasses.replace(ClinicConfig(), mode="ha")
+    assert "Availability Zone for VPC origins" not in failed(run(aws, config))
+    zones = {z["ZoneName"]: z["ZoneId"] for z in aws.client("ec2").describe_availability_zones()["AvailabilityZones"]}
+    # Were the region's second zone one VPC origins do not support, mode ha could not deploy there.
+    monkeypatch.setattr(preflight, "UNSUPPORTED_VPC_ORIGIN_ZONE_IDS", frozenset({zones["us-east-1b"]}))
+    bad = failed(run(aws, config))
+    assert zones["us-east-1b"] in bad["Availability Zone for VPC origins"].detail
+    assert "mode ha" in bad["Availability Zone for VPC origins"].detail
+
+
 def test_zone_not_in_the_region(aws):
     config = dataclasses.replace(ClinicConfig(), availability_zone="sa-east-1a")
     bad = failed(run(aws, config))
