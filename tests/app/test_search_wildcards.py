@@ -68,3 +68,16 @@ def test_wildcards_through_the_pages(reception_client, names_world):
     assert "Rex_1" in page and "Mel" not in page and "Bob" not in page
     page = reception_client.get(reverse("tutor_list"), {"q": "%"}).content.decode()
     assert "Ana%Lima" in page and "Ana_Lima" not in page and "Anaxlima" not in page
+
+
+def test_identifier_prefixes_are_index_ranges_on_sqlite(db):
+    """SQLite's LIKE cannot use the B-tree index: prefixes are ranges there,
+    LIKE 'd%' elsewhere (linguistic collations would make ranges wrong)."""
+    from django.db import connection
+    from registry.models import Animal
+
+    sql = str(Animal.objects.filter(search._prefix("microchip", "985")).query)
+    if connection.vendor == "sqlite":
+        assert '"microchip" >= 985' in sql and '"microchip" < 985:' in sql and "LIKE" not in sql.upper()
+    else:
+        assert "LIKE" in sql.upper() and ">=" not in sql

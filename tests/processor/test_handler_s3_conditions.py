@@ -113,3 +113,45 @@ def test_ignored_events_log_no_fragment_of_the_key(s3, capsys, caplog, key, kw):
     assert any(e["message"] == "ignored" for e in entries), "the ignored event is still logged"
     leaked = sorted(f for f in _fragments(key) if f.lower() in logged.lower())
     assert not leaked, f"the log holds fragments of the key: {leaked}"
+
+
+# ------------------------------------------------------------------ routing and error helpers (mutation survivors)
+
+@pytest.mark.parametrize(("key", "photo_id"), [
+    ("uploads/abc/x.jpg", "abc"),
+    ("uploads/abc/sub/x.jpg", "abc"),
+    ("uploads/a b/x.jpg", "a b"),          # a space is printable
+    ("uploads/.../x.jpg", "..."),
+    ("uploads/abc", None), ("uploads/abc/", None), ("uploads/abc/sub/", None),
+    ("uploads//x.jpg", None), ("uploads/", None), ("uploads", None),
+    ("uploads/./x.jpg", None), ("uploads/../x.jpg", None),
+    ("uploads/a\x1fb/x.jpg", None), ("uploads/\x00/x.jpg", None), ("uploads/a\nb/x.jpg", None),
+    ("Uploads/abc/x.jpg", None), ("uploadsabc/x.jpg", None), ("processed/abc/x.jpg", None),
+    ("x/uploads/abc/x.jpg", None),
+])
+def test_photo_id_of(key, photo_id):
+    assert handler.photo_id_of(key) == photo_id
+
+
+def test_error_code_reads_the_code_or_nothing():
+    assert handler._error_code(ClientError({"Error": {"Code": "NoSuchKey", "Message": "m"}}, "GetObject")) == "NoSuchKey"
+    assert handler._error_code(ClientError({"Error": {"Code": 404}}, "HeadObject")) == "404"
+    assert handler._error_code(ClientError({"Error": {"Message": "m"}}, "HeadObject")) == ""
+    assert handler._error_code(ClientError({}, "HeadObject")) == ""
+
+
+def test_head_404_on_an_object_that_exists_after_all_raises(s3):
+    """A HEAD 404 followed by a successful 1-byte GET (eventual consistency,
+    a proxy...) is not a deleted key: raise, the retry will process it."""
+    key = "uploads/back/a.jpg"
+    s3.put_object(Bucket=BUCKET, Key=key, Body=pf.plain_jpeg())
+    client = handler.s3()
+
+    def fail_head(params, **_):
+        raise ClientError({"Error": {"Code": "404", "Message": "Not Found"}}, "HeadObject")
+
+    client.meta.events.register("before-call.s3.HeadObject", fail_head)
+    with pytest.raises(ClientError) as err:
+        handler.handler(s3_event(key), None)
+    assert err.value.response["Error"]["Code"] == "404"
+    assert all_objects(s3, "processed/") == {}
