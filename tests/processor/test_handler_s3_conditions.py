@@ -155,3 +155,21 @@ def test_head_404_on_an_object_that_exists_after_all_raises(s3):
         handler.handler(s3_event(key), None)
     assert err.value.response["Error"]["Code"] == "404"
     assert all_objects(s3, "processed/") == {}
+
+
+def test_rejected_file_logs_its_total_time(s3, capsys):
+    s3.put_object(Bucket=BUCKET, Key="uploads/rj/x.jpg", Body=pf.TEXT)
+    assert handler.handler(s3_event("uploads/rj/x.jpg"), None)["failed"] == 1
+    entries = [json.loads(line) for line in capsys.readouterr().out.splitlines() if line.startswith("{")]
+    rejected = next(e for e in entries if e["message"] == "rejected")
+    assert isinstance(rejected["timings_ms"]["total"], (int, float)) and rejected["timings_ms"]["total"] >= 0
+    assert {"head", "get", "total"} <= set(rejected["timings_ms"])
+
+
+def test_manifest_is_utf8_json_not_ascii_escaped(s3):
+    key = "uploads/acc/foto do cão.jpg"
+    s3.put_object(Bucket=BUCKET, Key=key, Body=pf.TEXT)
+    handler.handler(s3_event(key), None)
+    raw = s3.get_object(Bucket=BUCKET, Key="processed/acc/manifest.json")["Body"].read()
+    assert "foto do cão.jpg".encode() in raw and b"\\u00e3" not in raw
+    assert json.loads(raw.decode("utf-8"))["source"]["key"] == key
