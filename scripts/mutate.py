@@ -4,14 +4,15 @@ Stages the code in build/mutation/ (see mutation.cfg for why), runs
 `mutmut run` there, then prints the kill ratio and the surviving mutants and
 writes them to build/mutation/summary.json.
 
-    python scripts/mutate.py                 # the whole configured scope
-    python scripts/mutate.py 'handler.*'     # only mutants whose name matches
+    python scripts/mutate.py                 # the tracked scope (DEFAULT_SCOPE)
+    python scripts/mutate.py 'handler.*'     # only mutants whose name matches (all of handler.py)
     python scripts/mutate.py --jobs 2 --keep # reuse earlier results in build/mutation/
 """
 
 from __future__ import annotations
 
 import argparse
+import fnmatch
 import json
 import os
 import shutil
@@ -30,6 +31,16 @@ KILLED = {1, 3, 37}
 SURVIVED = {0}
 TIMEOUT = {24, -24, 36, 152, 255}
 NO_TESTS = {5, 33}
+
+
+# The tracked scope: fits the 30-minute budget on 2 cores (docs/testing.md).
+# handler.process_record is left out: each of its ~270 mutants re-runs most
+# of the moto-backed processor suite (`make mutate MUTATE_ARGS='handler.*'`).
+DEFAULT_SCOPE = [
+    "registry.validators.*",
+    "registry.search.*",
+    "handler.x_photo_id_of*", "handler.x__*", "handler.x_handler*", "handler.x_s3*",
+]
 
 
 def stage() -> None:
@@ -83,7 +94,7 @@ def summarise(codes: dict[str, int | None], seconds: float, patterns: list[str])
     survivors = sorted(k for k, c in codes.items() if status(c) in ("survived", "no tests", "suspicious"))
     return {
         "date": time.strftime("%Y-%m-%d", time.gmtime()),
-        "patterns": patterns or ["(all)"],
+        "patterns": patterns,
         "seconds": round(seconds),
         "mutants": len(codes), "checked": checked, "by_status": dict(by_status),
         "killed_percent": round(score, 1), "modules": dict(sorted(modules.items())),
@@ -102,17 +113,15 @@ def main(argv: list[str] | None = None) -> int:
         shutil.rmtree(STAGE)
     stage()
     mutmut = Path(sys.executable).parent / "mutmut"
+    patterns = args.patterns or DEFAULT_SCOPE
     env = {**os.environ, "PYTHONDONTWRITEBYTECODE": "1"}
     started = time.monotonic()
-    run = subprocess.run([str(mutmut), "run", "--max-children", str(args.jobs), *args.patterns],
+    run = subprocess.run([str(mutmut), "run", "--max-children", str(args.jobs), *patterns],
                          cwd=STAGE, env=env)
     seconds = time.monotonic() - started
     codes = results()
-    if args.patterns:
-        import fnmatch
-
-        codes = {k: v for k, v in codes.items() if any(fnmatch.fnmatch(k, p) for p in args.patterns)}
-    summary = summarise(codes, seconds, args.patterns)
+    codes = {k: v for k, v in codes.items() if any(fnmatch.fnmatch(k, p) for p in patterns)}
+    summary = summarise(codes, seconds, patterns)
     (STAGE / "summary.json").write_text(json.dumps(summary, indent=2, ensure_ascii=False) + "\n")
     print(f"\nmutation score: {summary['killed_percent']} % killed "
           f"({summary['by_status']}) of {summary['checked']} checked mutants in {summary['seconds']} s")
