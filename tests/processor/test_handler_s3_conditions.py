@@ -173,3 +173,18 @@ def test_manifest_is_utf8_json_not_ascii_escaped(s3):
     raw = s3.get_object(Bucket=BUCKET, Key="processed/acc/manifest.json")["Body"].read()
     assert "foto do cão.jpg".encode() in raw and b"\\u00e3" not in raw
     assert json.loads(raw.decode("utf-8"))["source"]["key"] == key
+
+
+def test_ms_is_elapsed_milliseconds_to_two_decimals(monkeypatch):
+    monkeypatch.setattr(handler.time, "perf_counter", lambda: 10.0)
+    assert handler._ms(9.876543) == 123.46
+    assert handler._ms(10.0) == 0.0
+
+
+def test_record_without_event_name_is_taken_as_a_creation(s3):
+    """The local worker and hand-built test events may omit eventName."""
+    key = "uploads/noev/a.jpg"
+    s3.put_object(Bucket=BUCKET, Key=key, Body=pf.plain_jpeg(size=(64, 48)))
+    event = s3_event(key)
+    del event["Records"][0]["eventName"]
+    assert handler.handler(event, None) == {"ok": 1, "failed": 0, "skipped": 0}
