@@ -103,3 +103,24 @@ def test_paginator_without_probe_reads_ids_per_page(twelve):
     p = search.DeferredJoinPaginator(Animal.objects.order_by("id"), 5, probe=False)
     assert p.count == 12
     assert list(p.page(3).object_list) == twelve[10:]
+
+
+def test_same_names_are_ordered_by_id_for_stable_pages(make_animal):
+    assert search.animal_queryset("").query.order_by == ("search_name", "id")
+
+
+def test_list_thumbnail_is_only_ever_the_primary_photo(make_animal):
+    from registry.models import Photo
+
+    animal = make_animal(name="Sem Principal")
+    Photo.objects.create(animal=animal, key="uploads/np/a.jpg", original_name="a.jpg", content_type="image/jpeg",
+                         size=10, status="ok", is_primary=False, renditions={"thumb": {"key": "processed/np/t.jpg"}})
+    (loaded,) = search.with_list_relations(Animal.objects.filter(pk=animal.pk))
+    assert loaded.primary_photos == []
+
+
+def test_page_ending_at_the_probe_end_reads_no_more_ids(twelve, django_assert_num_queries):
+    p = search.DeferredJoinPaginator(Animal.objects.order_by("id")[:10], 5)
+    assert p.count == 10  # the probe
+    with django_assert_num_queries(1):  # the rows only: the ids come from the probe
+        assert len(p.page(2).object_list) == 5

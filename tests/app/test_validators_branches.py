@@ -161,3 +161,9 @@ def test_microchip_branches():
     assert message == "O microchip deve ter exatamente 15 dígitos (ISO 11784); foram informados 14."
     assert refusal(v.validate_microchip, "123")[0] == "microchip_length"
     assert v.validate_microchip("076000000000001") is None
+
+
+def test_check_digit_ten_becomes_zero():
+    # for this base the second check digit sums to 10 (mod 11), written as 0
+    assert v.cpf_check_digits("100000028") == "10"
+    assert v.is_valid_cpf("100.000.028-10")
