@@ -16,7 +16,7 @@ export JSII_SILENCE_WARNING_UNTESTED_NODE_VERSION := 1
 CDK := npx --no-install cdk
 STACK ?= ClinicStack
 
-.PHONY: help venv test test-fast synth diff deploy preflight smoke lint bench local screenshots diagram snapshot clean system-deps
+.PHONY: help venv test test-fast synth diff deploy preflight smoke lint bench local screenshots diagram snapshot clean system-deps mutate
 
 help:
 	@echo "make test      - every test (creates .venv and node_modules when missing)"
@@ -27,6 +27,7 @@ help:
 	@echo "make deploy    - preflight, cdk deploy, smoke; stops at the first failing step (docs/deploy.md)"
 	@echo "make smoke     - end-to-end check of the deployed clinic (or URL=... PASSWORD=...)"
 	@echo "make bench     - benchmarks (print figures, never fail)"
+	@echo "make mutate    - mutation score (mutmut; scope in mutation.cfg, figures in docs/testing.md)"
 	@echo "make lint      - ruff"
 	@echo "make diagram   - docs/images/architecture.png from code"
 	@echo "make snapshot  - accept the current synthesized templates as the reviewed snapshot"
@@ -93,6 +94,12 @@ screenshots: venv system-deps
 bench: venv
 	@echo ">> benchmarks: figures only, they never fail the build"
 	@for b in bench/*_bench.py; do echo ">> $$b"; $(PY) $$b || echo "benchmark $$b crashed (exit $$?)"; done
+
+# Mutation testing in a staged copy (build/mutation/): prints the kill ratio
+# and the surviving mutants. MUTATE_ARGS='handler.*' limits it to matching mutants.
+mutate: $(VENV)/.installed
+	@echo ">> mutation testing (mutmut, scope in mutation.cfg); about 30 minutes on 2 cores"
+	@$(PY) scripts/mutate.py --jobs 2 $(MUTATE_ARGS)
 
 clean:
 	rm -rf cdk.out .layer-build build .pytest_cache .ruff_cache
