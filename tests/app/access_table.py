@@ -96,6 +96,7 @@ ACCESS: dict[str, Door] = {
     "animal_detail": get(STAFF_ROLES, obj=Animal),
     "animal_edit": form(STAFF_ROLES, obj=Animal),
     "animal_archive": form(ADMINISTRATION, obj=Animal),
+    "animal_reactivate": form(ADMINISTRATION, obj=Animal),
     "tutor_list": get(STAFF_ROLES),
     "tutor_create": form(STAFF_ROLES),
     "tutor_detail": get(STAFF_ROLES, obj=Tutor),
@@ -175,8 +176,13 @@ model_admin("registry", "photo", view=ADMINISTRATION, add=ADMINISTRATION, change
             delete=ADMINISTRATION)
 # the audit trail is read-only for everyone
 model_admin("registry", "auditentry", view=ADMINISTRATION, add=NOBODY, change=NOBODY, delete=NOBODY)
-# failed sign-ins: read and clear (unlock), never forge
-model_admin("registry", "loginfailure", view=ADMINISTRATION, add=NOBODY, change=NOBODY, delete=ADMINISTRATION)
+# the photo deletion outbox is the app's own bookkeeping: no role reads or edits it
+model_admin("registry", "photodeletion", view=NOBODY, add=NOBODY, change=NOBODY, delete=NOBODY)
+# sign-in attempts (django-axes): Administração reads them and unlocks (deletes an
+# attempt); nobody forges or edits one; the logs are read-only
+model_admin("axes", "accessattempt", view=ADMINISTRATION, add=NOBODY, change=NOBODY, delete=ADMINISTRATION)
+model_admin("axes", "accessfailurelog", view=ADMINISTRATION, add=NOBODY, change=NOBODY, delete=NOBODY)
+model_admin("axes", "accesslog", view=ADMINISTRATION, add=NOBODY, change=NOBODY, delete=NOBODY)
 # users: Administração manages the staff accounts
 model_admin("auth", "user", view=ADMINISTRATION, add=ADMINISTRATION, change=ADMINISTRATION,
             delete=ADMINISTRATION)

@@ -18,6 +18,7 @@ from __future__ import annotations
 import logging
 
 import pytest
+from axes.models import AccessAttempt, AccessFailureLog, AccessLog
 from django.conf import settings
 from django.contrib.auth.models import Group, User
 from django.contrib.contenttypes.models import ContentType
@@ -25,8 +26,9 @@ from django.db import transaction
 from django.shortcuts import resolve_url
 from django.test import Client
 from django.urls import URLPattern, URLResolver, get_resolver, reverse
+from django.utils import timezone
 from registry import roles
-from registry.models import Animal, AuditEntry, LoginFailure, Photo, Tutor
+from registry.models import Animal, AuditEntry, Photo, PhotoDeletion, Tutor
 
 from tests.app import access_table as T
 from tests.app.conftest import BUCKET
@@ -100,8 +102,15 @@ def world(make_animal, s3_bucket):
     objects = {
         Animal: animal, Tutor: animal.tutor, Photo: photo,
         AuditEntry: AuditEntry.objects.create(object_type="animal", object_id=animal.pk, action="create"),
-        LoginFailure: LoginFailure.objects.create(username="alguem", ip="10.0.0.1"),
         User: users[roles.RECEPTION], Group: Group.objects.get(name=roles.RECEPTION),
+        PhotoDeletion: PhotoDeletion.objects.create(photo_id="b" * 32, animal_id=animal.pk,
+                                                    settle_until=timezone.now()),
+        AccessAttempt: AccessAttempt.objects.create(username="alguem", ip_address="10.0.0.1", user_agent="t",
+                                                    path_info="/entrar/", failures_since_start=1),
+        AccessFailureLog: AccessFailureLog.objects.create(username="alguem", ip_address="10.0.0.1",
+                                                          user_agent="t", path_info="/entrar/"),
+        AccessLog: AccessLog.objects.create(username="alguem", ip_address="10.0.0.1", user_agent="t",
+                                            path_info="/entrar/"),
     }
     return {"users": users, "objects": objects, "animal": animal, "photo": photo}
 
