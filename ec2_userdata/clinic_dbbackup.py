@@ -286,7 +286,9 @@ def parser() -> argparse.ArgumentParser:
     data_dir = os.environ.get("CLINIC_DATA_DIR", "/data")
     default_db = str(Path(data_dir) / "db" / "clinic.sqlite3")
     bucket = os.environ.get("CLINIC_BACKUP_BUCKET") or os.environ.get("CLINIC_PHOTO_BUCKET")
-    prefix = os.environ.get("CLINIC_BACKUP_PREFIX", "backups/")
+    # No default: the stack passes the prefix (photo_contract.BACKUPS_PREFIX) to the
+    # installer, which writes it to clinic.env; IAM allows exactly that prefix.
+    prefix = os.environ.get("CLINIC_BACKUP_PREFIX") or None
 
     p = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     p.add_argument("--env-file", default=DEFAULT_ENV_FILE, help=argparse.SUPPRESS)
@@ -294,7 +296,7 @@ def parser() -> argparse.ArgumentParser:
 
     def s3_opts(sp):
         sp.add_argument("--bucket", default=bucket, required=bucket is None, help="default: $CLINIC_BACKUP_BUCKET")
-        sp.add_argument("--prefix", default=prefix, help="default: $CLINIC_BACKUP_PREFIX or backups/")
+        sp.add_argument("--prefix", default=prefix, required=prefix is None, help="default: $CLINIC_BACKUP_PREFIX")
 
     b = sub.add_parser("backup", help="online backup to S3")
     b.add_argument("--db", default=default_db)
@@ -308,7 +310,7 @@ def parser() -> argparse.ArgumentParser:
 
     r = sub.add_parser("restore", help="restore a backup from S3")
     which = r.add_mutually_exclusive_group(required=True)
-    which.add_argument("--key", help="object key, e.g. backups/clinic-20250101T053000Z.sqlite3.gz")
+    which.add_argument("--key", help="object key, e.g. <prefix>clinic-20250101T053000Z.sqlite3.gz")
     which.add_argument("--latest", action="store_true", help="the newest backup")
     r.add_argument("--db", default=default_db)
     r.add_argument("--yes", action="store_true", help="do not ask for confirmation")

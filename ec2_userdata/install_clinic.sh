@@ -39,7 +39,7 @@ data_dir=""
 python=python3.12
 bucket=""
 backup_bucket=""
-backup_prefix=backups/
+backup_prefix=""
 region=""
 allowed_hosts=""
 csrf_origins=""
@@ -60,7 +60,8 @@ no_packages=0
 
 usage() {
     cat <<EOF
-Usage: $0 --bucket B --region R --allowed-hosts H[,H...] (--secret-key-secret-id ARN | --secret-key-file F)
+Usage: $0 --bucket B --backup-prefix P --region R --allowed-hosts H[,H...]
+          (--secret-key-secret-id ARN | --secret-key-file F)
           [--admin-secret-id ARN | --admin-password-file F] [options]
 
   --release DIR              unpacked release (default: $release)
@@ -69,7 +70,8 @@ Usage: $0 --bucket B --region R --allowed-hosts H[,H...] (--secret-key-secret-id
   --python CMD               interpreter for the venv (default: $python)
   --bucket NAME              photo bucket (CLINIC_PHOTO_BUCKET)
   --backup-bucket NAME       bucket for database backups (default: --bucket)
-  --backup-prefix PREFIX     key prefix for backups (default: $backup_prefix)
+  --backup-prefix PREFIX     key prefix for database backups (required: the stack passes
+                             photo_contract.BACKUPS_PREFIX, the prefix its IAM policy allows)
   --region REGION            AWS region (AWS_REGION)
   --allowed-hosts H,H        DJANGO_ALLOWED_HOSTS (the front door's domain first)
   --csrf-origins O,O         DJANGO_CSRF_TRUSTED_ORIGINS (default: https://<each allowed host>)
@@ -139,6 +141,7 @@ data_dir=$(realpath -m -- "$data_dir")
 [[ -n $bucket ]] || usage_error "--bucket is required"
 [[ -n $region ]] || usage_error "--region is required"
 [[ -n $allowed_hosts ]] || usage_error "--allowed-hosts is required"
+[[ -n $backup_prefix ]] || usage_error "--backup-prefix is required"
 [[ -n $secret_key_secret_id || -n $secret_key_file ]] || usage_error "give --secret-key-secret-id or --secret-key-file"
 [[ -z $secret_key_secret_id || -z $secret_key_file ]] || usage_error "give only one of --secret-key-secret-id, --secret-key-file"
 [[ -z $admin_secret_id || -z $admin_password_file ]] || usage_error "give only one of --admin-secret-id, --admin-password-file"

@@ -4,9 +4,9 @@ Contract (the app and the local runner rely on it):
 
 * ``handler(event, context)`` takes standard S3 event notifications; keys are
   URL-encoded (``unquote_plus``).
-* Originals are ``uploads/<photo_id>/<anything>``; anything else is ignored.
-* Output under ``processed/<photo_id>/``: ``large.jpg``, ``medium.jpg``,
-  ``thumb.jpg`` and, written last, ``manifest.json``.
+* Originals are ``photo_contract.upload_key``s; anything else is ignored.
+* Output: ``photo_contract.rendition_key`` for each rendition and, written
+  last, the ``photo_contract.Manifest`` at ``photo_contract.manifest_key``.
 
 Errors: a file that can never succeed (not an image, broken, too big, deleted
 before we got to it) is recorded in a ``failed`` manifest (or just logged if
@@ -17,7 +17,6 @@ destination take over.
 
 from __future__ import annotations
 
-import json
 import os
 import time
 from datetime import UTC, datetime
@@ -25,11 +24,10 @@ from urllib.parse import unquote_plus
 
 import boto3
 import imaging
+import photo_contract as contract
 from botocore.exceptions import ClientError
 from jsonlog import get_logger, set_request_id
 
-UPLOADS = "uploads/"
-PROCESSED = "processed/"
 RENDITION_CACHE_CONTROL = "private, max-age=86400"
 MANIFEST_CACHE_CONTROL = "no-cache"
 
@@ -49,24 +47,10 @@ def s3():
     return _s3
 
 
-def photo_id_of(key: str) -> str | None:
-    """``uploads/<photo_id>/<anything>`` -> photo_id, else None."""
-    if not key.startswith(UPLOADS):
-        return None
-    photo_id, sep, rest = key[len(UPLOADS):].partition("/")
-    if not photo_id or not sep or not rest or rest.endswith("/"):
-        return None
-    if photo_id in (".", "..") or any(ord(c) < 32 for c in photo_id):
-        return None
-    return photo_id
-
-
-def rendition_key(photo_id: str, name: str) -> str:
-    return f"{PROCESSED}{photo_id}/{name}.{imaging.EXTENSION}"
-
-
-def manifest_key(photo_id: str) -> str:
-    return f"{PROCESSED}{photo_id}/manifest.json"
+# Keys come from the contract (the app and the local runner use the same builders).
+photo_id_of = contract.photo_id_of_upload
+rendition_key = contract.rendition_key
+manifest_key = contract.manifest_key
 
 
 def _now() -> str:
@@ -95,7 +79,7 @@ def process_record(record: dict) -> str:
     photo_id = photo_id_of(key)
     if not bucket or photo_id is None or not event_name.startswith("ObjectCreated"):
         # No key in the log: it may hold a file name, i.e. personal data.
-        reason = "event type" if photo_id is not None else "not uploads/<photo_id>/<name>"
+        reason = "event type" if photo_id is not None else "not an upload key"
         log.info("ignored", extra={"fields": {"event_name": event_name, "reason": reason}})
         return "skipped"
 
@@ -155,7 +139,7 @@ def process_record(record: dict) -> str:
     timings.update({f"image_{k}": v for k, v in result.timings_ms.items()})
 
     t = time.perf_counter()
-    renditions = {}
+    renditions: dict[str, contract.Rendition] = {}
     for r in result.renditions:
         rkey = rendition_key(photo_id, r.name)
         client.put_object(
@@ -165,15 +149,10 @@ def process_record(record: dict) -> str:
             ContentType=r.content_type,
             CacheControl=RENDITION_CACHE_CONTROL,
         )
-        renditions[r.name] = {
-            "key": rkey,
-            "width": r.width,
-            "height": r.height,
-            "bytes": len(r.data),
-            "content_type": r.content_type,
-        }
+        renditions[r.name] = contract.Rendition(key=rkey, width=r.width, height=r.height, bytes=len(r.data),
+                                                content_type=r.content_type)
     timings["put"] = _ms(t)
-    _put_manifest(client, bucket, photo_id, "ok", source, renditions, None)
+    _put_manifest(client, bucket, photo_id, contract.STATUS_OK, source, renditions, None)
     timings["total"] = _ms(started)
     log.info(
         "processed",
@@ -183,7 +162,7 @@ def process_record(record: dict) -> str:
             "format": result.format,
             "width": result.width,
             "height": result.height,
-            "rendition_bytes": {n: v["bytes"] for n, v in renditions.items()},
+            "rendition_bytes": {n: v.bytes for n, v in renditions.items()},
             "timings_ms": timings,
         }},
     )
@@ -204,8 +183,8 @@ def _fail(client, bucket, photo_id, source, rejected, fields, timings, started) 
     for k in ("format", "width", "height"):
         if rejected.source.get(k) is not None:
             source[k] = rejected.source[k]
-    error = {"code": rejected.code, "message": rejected.message}
-    _put_manifest(client, bucket, photo_id, "failed", source, {}, error)
+    error = contract.Failure(code=rejected.code, message=rejected.message)
+    _put_manifest(client, bucket, photo_id, contract.STATUS_FAILED, source, {}, error)
     timings["total"] = _ms(started)
     log.warning(
         "rejected",
@@ -216,20 +195,20 @@ def _fail(client, bucket, photo_id, source, rejected, fields, timings, started) 
 
 
 def _put_manifest(client, bucket, photo_id, status, source, renditions, error) -> None:
-    manifest = {
-        "photo_id": photo_id,
-        "status": status,
-        "source": source,
-        "renditions": renditions,
-        "error": error,
-        "processed_at": _now(),
-        "processor_version": imaging.PROCESSOR_VERSION,
-    }
+    manifest = contract.Manifest(
+        photo_id=photo_id,
+        status=status,
+        source=contract.Source(**source),
+        renditions=renditions,
+        error=error,
+        processed_at=_now(),
+        processor_version=imaging.PROCESSOR_VERSION,
+    )
     client.put_object(
         Bucket=bucket,
         Key=manifest_key(photo_id),
-        Body=json.dumps(manifest, ensure_ascii=False).encode("utf-8"),
-        ContentType="application/json",
+        Body=manifest.to_json(),
+        ContentType=contract.MANIFEST_CONTENT_TYPE,
         CacheControl=MANIFEST_CACHE_CONTROL,
     )
 

@@ -1,6 +1,6 @@
 """The local photo bucket, shaped like the deployed one (stacks/photo_storage.py,
 stacks/photo_processor.py): versioned, CORS for POST from the app's origins
-only, and ObjectCreated events for uploads/ (to an SQS queue here, because the
+only, and ObjectCreated events for the uploads prefix (to an SQS queue here, because the
 local "Lambda" is a worker process polling it)."""
 
 from __future__ import annotations
@@ -8,9 +8,10 @@ from __future__ import annotations
 import boto3
 from botocore.config import Config
 
+from lambda_src.photo_contract import UPLOADS_PREFIX
+
 BUCKET = "clinic-photos-local"
 QUEUE = "clinic-photo-events"
-UPLOADS_PREFIX = "uploads/"
 REGION = "us-east-1"
 
 
@@ -45,7 +46,7 @@ def create_queue(sqs, name: str = QUEUE) -> tuple[str, str]:
 
 
 def enable_notifications(s3, bucket: str, queue_arn: str) -> None:
-    """s3:ObjectCreated:* under uploads/ -> the queue (S3 sends an s3:TestEvent first)."""
+    """s3:ObjectCreated:* under the uploads prefix -> the queue (S3 sends an s3:TestEvent first)."""
     s3.put_bucket_notification_configuration(Bucket=bucket, NotificationConfiguration={
         "QueueConfigurations": [{
             "Id": "photo-processor",

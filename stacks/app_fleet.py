@@ -232,6 +232,7 @@ class AppFleet(Construct):
                 f"--release {release_dir}",
                 f"--data-dir {HA_DATA_DIR}",
                 f"--bucket {storage.bucket_name}",
+                f"--backup-prefix {BACKUPS_PREFIX}",
                 f"--region {Aws.REGION}",
                 f"--allowed-hosts {','.join(allowed_hosts)}",
                 *([f"--csrf-origins {','.join(csrf_origins)}"] if csrf_origins else []),
@@ -322,7 +323,8 @@ class AppFleet(Construct):
             self.role.add_to_policy(iam.PolicyStatement(sid=sid, actions=actions, resources=resources))
         policy = self.role.node.find_child("DefaultPolicy")
         for prefix, why in (
-            (BACKUPS_PREFIX, "reads (never writes) the SQLite backups of mode single under backups/, for copy_to_postgres"),
+            (BACKUPS_PREFIX, f"reads (never writes) the SQLite backups of mode single under {BACKUPS_PREFIX}, "
+                             "for copy_to_postgres"),
         ):
             acknowledge(policy, f"AwsSolutions-IAM5[Resource::{storage.nag_object_arn(prefix)}]", f"The clinic app {why}; the wildcard is that prefix only.")
         acknowledge(

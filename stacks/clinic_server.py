@@ -172,6 +172,7 @@ class ClinicServer(Construct):
                 f"bash {release_dir}/install_clinic.sh",
                 f"--release {release_dir}",
                 f"--bucket {storage.bucket_name}",
+                f"--backup-prefix {BACKUPS_PREFIX}",
                 f"--region {Aws.REGION}",
                 f"--allowed-hosts {','.join(allowed_hosts)}",
                 *([f"--csrf-origins {','.join(csrf_origins)}"] if csrf_origins else []),
@@ -206,8 +207,8 @@ class ClinicServer(Construct):
         acknowledge(
             self.role.node.find_child("DefaultPolicy"),
             f"AwsSolutions-IAM5[Resource::{storage.nag_object_arn(BACKUPS_PREFIX)}]",
-            "The clinic app writes and reads its own database backups under backups/ (ListBucket is limited to "
-            "that prefix too); the wildcard is that prefix only.",
+            f"The clinic app writes and reads its own database backups under {BACKUPS_PREFIX} (ListBucket is "
+            "limited to that prefix too); the wildcard is that prefix only.",
         )
 
     def finish_bootstrap(self) -> None:

@@ -70,7 +70,7 @@ class PhotoProcessor(Construct):
             self,
             "Role",
             assumed_by=iam.ServicePrincipal("lambda.amazonaws.com"),
-            description="Photo processor: read uploads/, write processed/, log to its own group",
+            description=f"Photo processor: read {UPLOADS_PREFIX}, write {PROCESSED_PREFIX}, log to its own group",
         )
         self.role.add_to_policy(
             iam.PolicyStatement(
@@ -97,7 +97,8 @@ class PhotoProcessor(Construct):
         self.function = _lambda.Function(
             self,
             "Function",
-            description="Turns uploads/<photo_id>/* into oriented, stripped renditions under processed/",
+            description=f"Turns {UPLOADS_PREFIX}<photo_id>/* into oriented, stripped renditions under "
+                        f"{PROCESSED_PREFIX}",
             runtime=RUNTIME,
             architecture=ARCHITECTURE,
             handler="handler.handler",
@@ -119,7 +120,7 @@ class PhotoProcessor(Construct):
             environment={"POWERTOOLS_SERVICE_NAME": "photo-processor", "LOG_LEVEL": "INFO"},
         )
 
-        # Only uploads/ triggers the processor, and it writes only processed/:
+        # Only the uploads prefix triggers the processor, and it writes only the processed one:
         # it cannot trigger itself (the recursive-loop setting is the backstop).
         bucket.add_event_notification(
             s3.EventType.OBJECT_CREATED,
@@ -134,15 +135,15 @@ class PhotoProcessor(Construct):
         bucket_id = stack.resolve(stack.get_logical_id(self.bucket.node.default_child))
         acknowledge(
             policy,
-            f"AwsSolutions-IAM5[Resource::<{bucket_id}.Arn>/uploads/*]",
-            "The processor must read any original under uploads/; the wildcard is scoped to that prefix "
-            "and to GetObject only.",
+            f"AwsSolutions-IAM5[Resource::<{bucket_id}.Arn>/{UPLOADS_PREFIX}*]",
+            f"The processor must read any original under {UPLOADS_PREFIX}; the wildcard is scoped to that "
+            "prefix and to GetObject only.",
         )
         acknowledge(
             policy,
-            f"AwsSolutions-IAM5[Resource::<{bucket_id}.Arn>/processed/*]",
-            "The processor writes renditions for any photo id under processed/; the wildcard is scoped "
-            "to that prefix and to PutObject only (no delete).",
+            f"AwsSolutions-IAM5[Resource::<{bucket_id}.Arn>/{PROCESSED_PREFIX}*]",
+            f"The processor writes renditions for any photo id under {PROCESSED_PREFIX}; the wildcard is "
+            "scoped to that prefix and to PutObject only (no delete).",
         )
         # The bucket-notification custom resource that CDK adds to the stack.
         handler = stack.node.try_find_child("BucketNotificationsHandler050a0587b7544547bf325f094a3db834")

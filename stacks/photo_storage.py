@@ -9,13 +9,13 @@ from aws_cdk import aws_iam as iam
 from aws_cdk import aws_s3 as s3
 from constructs import Construct
 
+from lambda_src.photo_contract import BACKUPS_PREFIX, PROCESSED_PREFIX, UPLOADS_PREFIX
+
 from .config import ClinicConfig
 from .nag import acknowledge
 from .naming import STATEFUL, photo_bucket_prefix, stack_unique_suffix
 
-UPLOADS_PREFIX = "uploads/"
-PROCESSED_PREFIX = "processed/"
-BACKUPS_PREFIX = "backups/"
+__all__ = ["BACKUPS_PREFIX", "PROCESSED_PREFIX", "UPLOADS_PREFIX", "PhotoStorage"]
 
 
 class PhotoStorage(Construct):
@@ -119,10 +119,10 @@ class PhotoStorage(Construct):
             )
         policy = role.node.find_child("DefaultPolicy")
         for prefix, why in (
-            (UPLOADS_PREFIX, "presigns uploads to server-generated keys under uploads/, HEADs them to confirm "
-                             "and deletes a deleted photo's original"),
-            (PROCESSED_PREFIX, "reads any photo's renditions and manifest under processed/ and deletes a "
-                               "deleted photo's objects"),
+            (UPLOADS_PREFIX, f"presigns uploads to server-generated keys under {UPLOADS_PREFIX}, HEADs them "
+                             "to confirm and deletes a deleted photo's original"),
+            (PROCESSED_PREFIX, f"reads any photo's renditions and manifest under {PROCESSED_PREFIX} and "
+                               "deletes a deleted photo's objects"),
         ):
             acknowledge(policy, f"AwsSolutions-IAM5[Resource::{self.nag_object_arn(prefix)}]",
                         f"The clinic app {why}; the wildcard is that prefix only.")
