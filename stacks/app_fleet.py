@@ -31,6 +31,7 @@ from .app_release import release_asset
 from .clinic_server import AL2023_ARM64_AMI, APP_PORT, ORIGIN_PEERS
 from .config import ClinicConfig
 from .ha_database import HaDatabase
+from .installer import InstallerArgs
 from .nag import acknowledge
 from .naming import STATEFUL
 from .network import Network
@@ -225,32 +226,24 @@ class AppFleet(Construct):
     # ------------------------------------------------------------------ install
     def install_app(self, *, storage: PhotoStorage, database: HaDatabase, allowed_hosts: list[str], csrf_origins: list[str]) -> None:
         release = release_asset(self, "AppRelease")
-        release_dir = f"/opt/clinic/releases/{release.asset_hash}"
-        command = " ".join(
-            [
-                f"bash {release_dir}/install_clinic.sh",
-                f"--release {release_dir}",
-                f"--data-dir {HA_DATA_DIR}",
-                f"--bucket {storage.bucket_name}",
-                f"--backup-prefix {BACKUPS_PREFIX}",
-                f"--region {Aws.REGION}",
-                f"--allowed-hosts {','.join(allowed_hosts)}",
-                *([f"--csrf-origins {','.join(csrf_origins)}"] if csrf_origins else []),
-                f"--secret-key-secret-id {self.secret_key.secret_arn}",
-                f"--admin-secret-id {self.admin_password.secret_arn}",
-                # Mode ha: DATABASE_URL from the RDS secret, migrate under an
-                # advisory lock, no SQLite backup timer.
-                f"--database-secret-id {database.secret.secret_arn}",
-                f"--reason-file {bootstrap.REASON_FILE}",
-                f"--trusted-proxy-cidr {','.join(ORIGIN_PEERS)}",
-            ]
+        args = InstallerArgs(
+            release_hash=release.asset_hash,
+            data_dir=HA_DATA_DIR,
+            bucket=storage.bucket_name,
+            region=Aws.REGION,
+            allowed_hosts=allowed_hosts,
+            csrf_origins=csrf_origins,
+            secret_key_arn=self.secret_key.secret_arn,
+            admin_secret_arn=self.admin_password.secret_arn,
+            trusted_proxies=ORIGIN_PEERS,
+            database_secret_arn=database.secret.secret_arn,
         )
         configs = {
             "logs": self._log_shipping_config(),
             "install": ec2.InitConfig(
                 [
-                    ec2.InitSource.from_existing_asset(release_dir, release),
-                    ec2.InitCommand.shell_command(command, key="10-install-clinic"),
+                    ec2.InitSource.from_existing_asset(args.release_dir, release),
+                    ec2.InitCommand.shell_command(args.command(), key="10-install-clinic"),
                 ]
             ),
         }

@@ -13,6 +13,7 @@ from constructs import Construct
 from . import bootstrap
 from .app_release import release_asset
 from .config import ClinicConfig
+from .installer import APP_PORT, InstallerArgs
 from .nag import acknowledge
 from .naming import STATEFUL, stack_data_key, stack_unique_suffix, vault_name_prefix
 from .network import Network
@@ -24,12 +25,13 @@ from .origin_access import (  # noqa: F401  (re-exported: tests and preflight im
 )
 from .photo_storage import BACKUPS_PREFIX, PhotoStorage
 
+__all__ = ["APP_PORT", "DATA_MOUNT", "ORIGIN_PEERS", "ClinicServer"]
+
 # Resolved by EC2 when the instance launches, not by CloudFormation on every
 # deploy: a new AMI release must never replace the instance that holds the volume.
 AL2023_ARM64_AMI = "/aws/service/ami-amazon-linux-latest/al2023-ami-kernel-default-arm64"
 DATA_DEVICE = "/dev/sdf"  # Nitro exposes it as /dev/nvmeXn1; the boot script finds it by volume id
 DATA_MOUNT = "/data"
-APP_PORT = 80  # nginx; CloudFront's VPC origin speaks HTTP inside the VPC
 
 # Who may open APP_PORT: CloudFront's origin-facing servers (stacks/origin_access.py).
 # nginx trusts X-Forwarded-For from every peer on APP_PORT, because the security
@@ -165,30 +167,23 @@ class ClinicServer(Construct):
 
         self._grant_app_access(storage)
         release = release_asset(self, "AppRelease")
-        release_dir = f"/opt/clinic/releases/{release.asset_hash}"
-        command = " ".join(
-            [
-                # bash: no reliance on the zip keeping the execute bit.
-                f"bash {release_dir}/install_clinic.sh",
-                f"--release {release_dir}",
-                f"--bucket {storage.bucket_name}",
-                f"--backup-prefix {BACKUPS_PREFIX}",
-                f"--region {Aws.REGION}",
-                f"--allowed-hosts {','.join(allowed_hosts)}",
-                *([f"--csrf-origins {','.join(csrf_origins)}"] if csrf_origins else []),
-                f"--secret-key-secret-id {self.secret_key.secret_arn}",
-                f"--admin-secret-id {self.admin_password.secret_arn}",
-                f"--reason-file {bootstrap.REASON_FILE}",
-                # The viewer's address is the hop CloudFront appends to X-Forwarded-For.
-                f"--trusted-proxy-cidr {','.join(ORIGIN_PEERS)}",
-            ]
+        args = InstallerArgs(
+            release_hash=release.asset_hash,
+            data_dir=DATA_MOUNT,
+            bucket=storage.bucket_name,
+            region=Aws.REGION,
+            allowed_hosts=allowed_hosts,
+            csrf_origins=csrf_origins,
+            secret_key_arn=self.secret_key.secret_arn,
+            admin_secret_arn=self.admin_password.secret_arn,
+            trusted_proxies=ORIGIN_PEERS,
         )
         self.init_configs["install"] = ec2.InitConfig(
             [
-                ec2.InitSource.from_existing_asset(release_dir, release),
+                ec2.InitSource.from_existing_asset(args.release_dir, release),
                 # Installs, migrates (after a backup), and returns only once
                 # /healthz answers 200 through nginx: the signal follows it.
-                ec2.InitCommand.shell_command(command, key="10-install-clinic"),
+                ec2.InitCommand.shell_command(args.command(), key="10-install-clinic"),
             ]
         )
 
