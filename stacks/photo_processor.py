@@ -17,6 +17,7 @@ from constructs import Construct
 from .config import ClinicConfig
 from .layer_bundling import pillow_layer_code
 from .nag import acknowledge
+from .photo_pipeline import TRIGGER_EVENT, TRIGGER_PREFIX, ProcessorRuntime
 from .photo_storage import PROCESSED_PREFIX, UPLOADS_PREFIX, PhotoStorage
 
 LAMBDA_SRC = Path(__file__).resolve().parent.parent / "lambda_src"
@@ -30,6 +31,7 @@ class PhotoProcessor(Construct):
         super().__init__(scope, construct_id)
         bucket = storage.bucket
         self.bucket = bucket
+        runtime = ProcessorRuntime.of(config)  # the local worker uses the same (local/bucket.py)
 
         self.layer = _lambda.LayerVersion(
             self,
@@ -108,9 +110,9 @@ class PhotoProcessor(Construct):
             ),
             layers=[self.layer],
             memory_size=config.processor_memory_mb,
-            timeout=Duration.seconds(config.processor_timeout_seconds),
+            timeout=Duration.seconds(runtime.timeout_seconds),
             reserved_concurrent_executions=config.processor_reserved_concurrency,
-            retry_attempts=config.processor_retry_attempts,
+            retry_attempts=runtime.retry_attempts,
             max_event_age=Duration.hours(6),
             on_failure=destinations.SqsDestination(self.failures),
             recursive_loop=_lambda.RecursiveLoop.TERMINATE,
@@ -123,9 +125,9 @@ class PhotoProcessor(Construct):
         # Only the uploads prefix triggers the processor, and it writes only the processed one:
         # it cannot trigger itself (the recursive-loop setting is the backstop).
         bucket.add_event_notification(
-            s3.EventType.OBJECT_CREATED,
+            {"s3:ObjectCreated:*": s3.EventType.OBJECT_CREATED}[TRIGGER_EVENT],
             s3n.LambdaDestination(self.function),
-            s3.NotificationKeyFilter(prefix=UPLOADS_PREFIX),
+            s3.NotificationKeyFilter(prefix=TRIGGER_PREFIX),
         )
         self._acknowledge_findings()
 

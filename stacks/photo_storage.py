@@ -14,6 +14,7 @@ from lambda_src.photo_contract import BACKUPS_PREFIX, PROCESSED_PREFIX, UPLOADS_
 from .config import ClinicConfig
 from .nag import acknowledge
 from .naming import STATEFUL, photo_bucket_prefix, stack_unique_suffix
+from .photo_pipeline import CORS_ALLOWED_HEADERS, CORS_MAX_AGE_SECONDS, CORS_METHODS, checked_origins
 
 __all__ = ["BACKUPS_PREFIX", "PROCESSED_PREFIX", "UPLOADS_PREFIX", "PhotoStorage"]
 
@@ -88,13 +89,11 @@ class PhotoStorage(Construct):
 
     def allow_browser_uploads_from(self, origins: list[str]) -> None:
         """CORS for the presigned POST: only the app's own origin(s), only POST."""
-        if not origins or any("*" in origin for origin in origins):
-            raise ValueError("photo bucket CORS needs explicit origins, never '*'")
         self.bucket.add_cors_rule(
-            allowed_methods=[s3.HttpMethods.POST],
-            allowed_origins=origins,
-            allowed_headers=["Content-Type"],
-            max_age=3000,
+            allowed_methods=[s3.HttpMethods(m) for m in CORS_METHODS],
+            allowed_origins=checked_origins(origins),
+            allowed_headers=list(CORS_ALLOWED_HEADERS),
+            max_age=CORS_MAX_AGE_SECONDS,
         )
 
     def grant_app_photo_access(self, role: iam.IRole) -> None:
