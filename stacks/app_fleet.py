@@ -23,17 +23,15 @@ from aws_cdk import aws_ec2 as ec2
 from aws_cdk import aws_elasticloadbalancingv2 as elbv2
 from aws_cdk import aws_iam as iam
 from aws_cdk import aws_logs as logs
-from aws_cdk import aws_secretsmanager as secretsmanager
 from constructs import Construct
 
 from . import bootstrap
 from .app_release import release_asset
-from .clinic_server import AL2023_ARM64_AMI, APP_PORT, ORIGIN_PEERS
+from .clinic_server import AL2023_ARM64_AMI, APP_PORT, ORIGIN_PEERS, AppSecrets
 from .config import ClinicConfig
 from .ha_database import HaDatabase
 from .installer import InstallerArgs
 from .nag import acknowledge
-from .naming import STATEFUL
 from .network import Network
 from .origin_access import admit_cloudfront_only
 from .photo_storage import BACKUPS_PREFIX, PhotoStorage
@@ -93,31 +91,11 @@ class AppFleet(Construct):
             assumed_by=iam.ServicePrincipal("ec2.amazonaws.com"),
             description="Clinic app instances (mode ha), least privilege (see stacks/app_fleet.py)",
         )
-        self.secret_key = secretsmanager.Secret(
-            self,
-            "DjangoSecretKey",
-            description="Django SECRET_KEY of the clinic app (read by the instances at install time)",
-            generate_secret_string=secretsmanager.SecretStringGenerator(password_length=64, exclude_punctuation=True),
-            encryption_key=database.data_key,
-            removal_policy=STATEFUL,
-        )
-        self.admin_password = secretsmanager.Secret(
-            self,
-            "AdminPassword",
-            description="Password of the first clinic administrator (user 'admin'); change it after first sign-in",
-            generate_secret_string=secretsmanager.SecretStringGenerator(
-                password_length=20, exclude_characters="\"'\\`/@ ", require_each_included_type=True
-            ),
-            encryption_key=database.data_key,
-            removal_policy=STATEFUL,
-        )
-        for secret, why in (
-            (self.secret_key, "Rotating the Django key signs every user out and must be coordinated with a "
-                              "re-run of the installer on every instance; docs/operations.md describes the manual rotation."),
-            (self.admin_password, "A one-time first sign-in password: the administrator changes it in the app, "
-                                  "after which the secret is no longer the live credential."),
-        ):
-            acknowledge(secret, "AwsSolutions-SMG4", why)
+        # The same pair as mode single (stacks/clinic_server.py AppSecrets), under the stack's key.
+        self.secrets = AppSecrets(self, readers="the instances", rotation=" on every instance",
+                                  encryption_key=database.data_key)
+        self.secret_key = self.secrets.secret_key
+        self.admin_password = self.secrets.admin_password
         self.log_group = logs.LogGroup(
             self,
             "AppLogs",
