@@ -58,5 +58,5 @@ def app_env(base: dict[str, str], state: State, *, origins: list[str], bucket: s
 def worker_env(base: dict[str, str]) -> dict[str, str]:
     """What the deployed function has (stacks/photo_processor.py) plus the endpoint."""
     env = dict(base)
-    env.update({"POWERTOOLS_SERVICE_NAME": "photo-processor", "LOG_LEVEL": "INFO"})
+    env.update({"LOG_LEVEL": "INFO"})
     return env

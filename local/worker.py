@@ -13,7 +13,6 @@ Run as ``python -m local.worker --queue-url URL`` with AWS_ENDPOINT_URL set.
 from __future__ import annotations
 
 import argparse
-import json
 import logging
 import signal
 import sys
@@ -21,6 +20,8 @@ import threading
 import uuid
 from pathlib import Path
 from types import SimpleNamespace
+
+from lambda_src import s3_event
 
 REPO = Path(__file__).resolve().parent.parent
 LAMBDA_SRC = REPO / "lambda_src"
@@ -38,18 +39,9 @@ def load_handler():
     return handler.handler
 
 
-def event_of(body: str) -> dict | None:
-    """The S3 event in an SQS message body, or None for test events and junk."""
-    try:
-        data = json.loads(body)
-    except ValueError:
-        return None
-    if not isinstance(data, dict) or data.get("Event") == "s3:TestEvent":
-        return None
-    records = data.get("Records")
-    if not isinstance(records, list) or not records:
-        return None
-    return data
+# The S3 event in an SQS message body (None for S3's test event and junk): the same
+# parsing as the handler's (lambda_src/s3_event.py, standard library only).
+event_of = s3_event.from_message_body
 
 
 def max_attempts() -> int:
@@ -80,7 +72,7 @@ def handle_message(message: dict, handler_fn, sqs, queue_url: str, attempts_allo
         sqs.change_message_visibility(QueueUrl=queue_url, ReceiptHandle=receipt,
                                       VisibilityTimeout=RETRY_DELAY_SECONDS)
         return "retry"
-    keys = [r.get("s3", {}).get("object", {}).get("key") for r in event["Records"]]
+    keys = [obj.key for obj in s3_event.objects(event)]
     log.info("processed %s -> %s", ", ".join(map(str, keys)), summary)
     sqs.delete_message(QueueUrl=queue_url, ReceiptHandle=receipt)
     return "done"

@@ -119,7 +119,7 @@ class PhotoProcessor(Construct):
             log_group=self.log_group,
             logging_format=_lambda.LoggingFormat.JSON,
             role=self.role,
-            environment={"POWERTOOLS_SERVICE_NAME": "photo-processor", "LOG_LEVEL": "INFO"},
+            environment={"LOG_LEVEL": "INFO"},  # the service name is handler.SERVICE (no Powertools here)
         )
 
         # Only the uploads prefix triggers the processor, and it writes only the processed one:
