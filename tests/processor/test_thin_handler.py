@@ -49,9 +49,9 @@ def test_s3_event_parsing():
 
 
 def test_the_local_worker_parses_events_with_the_same_code():
-    from local import worker
-
     import inspect
+
+    from local import worker
 
     assert Path(inspect.getsourcefile(worker.event_of)) == REPO / "lambda_src" / "s3_event.py"
     assert worker.event_of.__name__ == "from_message_body"

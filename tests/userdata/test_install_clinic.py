@@ -26,11 +26,8 @@ from pathlib import Path
 import pytest
 
 REPO = Path(__file__).resolve().parents[2]
-sys.path.insert(0, str(REPO / "scripts"))
-import build_app_artifact  # noqa: E402
-
-sys.path.insert(0, str(REPO))
 from lambda_src.photo_contract import BACKUPS_PREFIX  # noqa: E402  - what the stack passes as --backup-prefix
+from scripts import build_app_artifact  # noqa: E402
 from stacks.clinic_server import ORIGIN_PEERS  # noqa: E402  - what the stack passes the installer
 
 INSTALLER = REPO / "ec2_userdata" / "install_clinic.sh"

@@ -14,7 +14,6 @@ from pathlib import Path
 import pytest
 
 REPO = Path(__file__).resolve().parents[2]
-sys.path.insert(0, str(REPO))
 from clinic_app.clinic import envvars  # noqa: E402
 from stacks.installer import APP_PORT, PYTHON, REQUIRED_OPTIONS  # noqa: E402
 
