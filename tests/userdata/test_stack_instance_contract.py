@@ -49,6 +49,19 @@ def test_the_installer_refuses_to_run_without_each_value(tmp_path, missing):
     assert not list(tmp_path.iterdir())  # refused before writing anything
 
 
+def test_the_volume_script_refuses_to_run_without_its_mount_point(tmp_path):
+    """The same directory reaches prepare_data_volume.sh (--mount-point) and the installer
+    (--data-dir) from one constant (clinic_server.DATA_MOUNT): no default to agree by chance."""
+    script = REPO / "ec2_userdata" / "prepare_data_volume.sh"
+    result = subprocess.run(["bash", str(script), "--device", "/dev/null", "--fstab", str(tmp_path / "fstab")],
+                            capture_output=True, text=True, timeout=60, check=False)
+    assert result.returncode == 64 and "--mount-point is required" in result.stderr
+    from stacks import bootstrap
+    from stacks.clinic_server import DATA_MOUNT
+
+    assert f"--mount-point {DATA_MOUNT}" in bootstrap.data_volume_unit("vol-1", DATA_MOUNT)
+
+
 def install_commands(template: dict) -> list[str]:
     """The cfn-init install commands of a synthesized template, intrinsics as <ref>."""
     found = []
