@@ -54,6 +54,8 @@ class AppFleet(Construct):
         network: Network,
         database: HaDatabase,
         storage: PhotoStorage,
+        allowed_hosts: list[str],
+        csrf_origins: list[str],
         config: ClinicConfig,
     ) -> None:
         super().__init__(scope, construct_id)
@@ -200,9 +202,13 @@ class AppFleet(Construct):
             ),
         )
         self._acknowledge_findings()
+        # Whole when built: the release and its bootstrap need nothing from the front door.
+        self._install_app(storage=storage, database=database, allowed_hosts=allowed_hosts,
+                          csrf_origins=csrf_origins)
 
     # ------------------------------------------------------------------ install
-    def install_app(self, *, storage: PhotoStorage, database: HaDatabase, allowed_hosts: list[str], csrf_origins: list[str]) -> None:
+    def _install_app(self, *, storage: PhotoStorage, database: HaDatabase, allowed_hosts: list[str],
+                     csrf_origins: list[str]) -> None:
         release = release_asset(self, "AppRelease")
         args = InstallerArgs(
             release_hash=release.asset_hash,

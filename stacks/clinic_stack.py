@@ -91,8 +91,16 @@ class ClinicStack(Stack):
         # The stack's key at the path mode single gives it: same logical id, same alias.
         data_key = stack_data_key(Construct(self, "ClinicServer"))
         self.database = HaDatabase(self, "Database", network=self.network, data_key=data_key, config=config)
+        allowed_hosts = [config.custom_domain] if config.custom_domain else [".cloudfront.net"]
         self.fleet = AppFleet(
-            self, "AppFleet", network=self.network, database=self.database, storage=self.storage, config=config
+            self,
+            "AppFleet",
+            network=self.network,
+            database=self.database,
+            storage=self.storage,
+            allowed_hosts=allowed_hosts,
+            csrf_origins=[f"https://{config.custom_domain}"] if config.custom_domain else [],
+            config=config,
         )
         self.front_door = FrontDoor(
             self,
@@ -101,13 +109,6 @@ class ClinicStack(Stack):
             http_port=APP_PORT,
             log_bucket=self.storage.log_bucket,
             config=config,
-        )
-        allowed_hosts = [config.custom_domain] if config.custom_domain else [".cloudfront.net"]
-        self.fleet.install_app(
-            storage=self.storage,
-            database=self.database,
-            allowed_hosts=allowed_hosts,
-            csrf_origins=[f"https://{config.custom_domain}"] if config.custom_domain else [],
         )
         self.storage.allow_browser_uploads_from([self.front_door.origin, *config.extra_cors_origins])
 
