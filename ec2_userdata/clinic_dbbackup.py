@@ -188,59 +188,21 @@ def cmd_list(args) -> int:
 
 
 def cmd_restore(args) -> int:
+    """Download and check a backup, ask (unless --yes), then swap it in with gunicorn stopped."""
     db = Path(args.db)
     client = s3_client()
-    prefix = norm_prefix(args.prefix)
-    if args.latest:
-        backups = list_backups(client, args.bucket, prefix)
-        if not backups:
-            raise BackupError(f"no backups under s3://{args.bucket}/{prefix}")
-        key = backups[-1]["Key"]
-    else:
-        key = args.key
+    key = args.key or latest_backup_key(client, args.bucket, norm_prefix(args.prefix))
     db.parent.mkdir(parents=True, exist_ok=True)
     tmp = Path(tempfile.mkdtemp(prefix="restore-", dir=work_dir(db)))
     try:
-        packed = tmp / "download.sqlite3.gz"
-        log(f"downloading s3://{args.bucket}/{key}")
-        client.download_file(args.bucket, key, str(packed))
-        restored = tmp / "clinic.sqlite3"
-        try:
-            with gzip.open(packed, "rb") as fin, restored.open("wb") as fout:
-                shutil.copyfileobj(fin, fout, 1024 * 1024)
-        except (OSError, EOFError) as exc:
-            raise BackupError(f"cannot decompress {key}: {exc}") from None
-        counts = check_database(restored)
-        log(f"backup {key} passes integrity_check: {sum(counts.values())} rows in {len(counts)} tables")
-
-        if not args.yes:
-            if not sys.stdin.isatty():
-                raise BackupError("refusing to replace the database without --yes (no terminal to ask)")
-            answer = input(f"Replace {db} with {key}? The current database is kept aside. [y/N] ")
-            if answer.strip().lower() not in {"y", "yes", "s", "sim"}:
-                log("cancelled")
-                return 1
-
+        restored, counts = download_checked(client, args.bucket, key, tmp)
+        if not args.yes and not confirmed(db, key):
+            log("cancelled")
+            return 1
         if not args.no_systemd:
             systemctl("stop")
-        aside = None
         try:
-            if db.exists():
-                aside = db.with_name(f"{db.name}.before-restore-{utc_stamp()}")
-                os.replace(db, aside)
-                # Keep the WAL with its database: it may hold committed pages.
-                for suffix in ("-wal", "-shm"):
-                    side = Path(f"{db}{suffix}")
-                    if side.exists():
-                        os.replace(side, Path(f"{aside}{suffix}"))
-                log(f"current database moved aside to {aside}")
-            for suffix in ("-wal", "-shm", "-journal"):  # stale companions must not meet the new file
-                Path(f"{db}{suffix}").unlink(missing_ok=True)
-            st = db.parent.stat()
-            os.chmod(restored, 0o640)
-            if os.geteuid() == 0:
-                os.chown(restored, st.st_uid, st.st_gid)
-            os.replace(restored, db)
+            aside = swap_in(restored, db)
         finally:
             if not args.no_systemd:
                 systemctl("start")
@@ -252,6 +214,59 @@ def cmd_restore(args) -> int:
         return 0
     finally:
         shutil.rmtree(tmp, ignore_errors=True)
+
+
+def latest_backup_key(client, bucket: str, prefix: str) -> str:
+    backups = list_backups(client, bucket, prefix)
+    if not backups:
+        raise BackupError(f"no backups under s3://{bucket}/{prefix}")
+    return backups[-1]["Key"]
+
+
+def download_checked(client, bucket: str, key: str, tmp: Path) -> tuple[Path, dict[str, int]]:
+    """Download, decompress and integrity-check a backup into ``tmp``; returns (file, row counts)."""
+    packed = tmp / "download.sqlite3.gz"
+    log(f"downloading s3://{bucket}/{key}")
+    client.download_file(bucket, key, str(packed))
+    restored = tmp / "clinic.sqlite3"
+    try:
+        with gzip.open(packed, "rb") as fin, restored.open("wb") as fout:
+            shutil.copyfileobj(fin, fout, 1024 * 1024)
+    except (OSError, EOFError) as exc:
+        raise BackupError(f"cannot decompress {key}: {exc}") from None
+    counts = check_database(restored)
+    log(f"backup {key} passes integrity_check: {sum(counts.values())} rows in {len(counts)} tables")
+    return restored, counts
+
+
+def confirmed(db: Path, key: str) -> bool:
+    if not sys.stdin.isatty():
+        raise BackupError("refusing to replace the database without --yes (no terminal to ask)")
+    answer = input(f"Replace {db} with {key}? The current database is kept aside. [y/N] ")
+    return answer.strip().lower() in {"y", "yes", "s", "sim"}
+
+
+def swap_in(restored: Path, db: Path) -> Path | None:
+    """Move the current database (and its WAL) aside, never deleted, and put ``restored``
+    in its place with the directory's owner; returns where the old one went."""
+    aside = None
+    if db.exists():
+        aside = db.with_name(f"{db.name}.before-restore-{utc_stamp()}")
+        os.replace(db, aside)
+        # Keep the WAL with its database: it may hold committed pages.
+        for suffix in ("-wal", "-shm"):
+            side = Path(f"{db}{suffix}")
+            if side.exists():
+                os.replace(side, Path(f"{aside}{suffix}"))
+        log(f"current database moved aside to {aside}")
+    for suffix in ("-wal", "-shm", "-journal"):  # stale companions must not meet the new file
+        Path(f"{db}{suffix}").unlink(missing_ok=True)
+    st = db.parent.stat()
+    os.chmod(restored, 0o640)
+    if os.geteuid() == 0:
+        os.chown(restored, st.st_uid, st.st_gid)
+    os.replace(restored, db)
+    return aside
 
 
 def cmd_snapshot(args) -> int:
@@ -288,7 +303,9 @@ def parser() -> argparse.ArgumentParser:
     data_dir = os.environ.get("CLINIC_DATA_DIR", "/data")
     default_db = str(Path(data_dir) / "db" / "clinic.sqlite3")
     bucket = os.environ.get("CLINIC_BACKUP_BUCKET") or os.environ.get("CLINIC_PHOTO_BUCKET")
-    prefix = os.environ.get("CLINIC_BACKUP_PREFIX", "backups/")
+    # No default: the stack passes the prefix (photo_contract.BACKUPS_PREFIX) to the
+    # installer, which writes it to clinic.env; IAM allows exactly that prefix.
+    prefix = os.environ.get("CLINIC_BACKUP_PREFIX") or None
 
     p = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     p.add_argument("--env-file", default=DEFAULT_ENV_FILE, help=argparse.SUPPRESS)
@@ -296,7 +313,7 @@ def parser() -> argparse.ArgumentParser:
 
     def s3_opts(sp):
         sp.add_argument("--bucket", default=bucket, required=bucket is None, help="default: $CLINIC_BACKUP_BUCKET")
-        sp.add_argument("--prefix", default=prefix, help="default: $CLINIC_BACKUP_PREFIX or backups/")
+        sp.add_argument("--prefix", default=prefix, required=prefix is None, help="default: $CLINIC_BACKUP_PREFIX")
 
     b = sub.add_parser("backup", help="online backup to S3")
     b.add_argument("--db", default=default_db)
@@ -310,7 +327,7 @@ def parser() -> argparse.ArgumentParser:
 
     r = sub.add_parser("restore", help="restore a backup from S3")
     which = r.add_mutually_exclusive_group(required=True)
-    which.add_argument("--key", help="object key, e.g. backups/clinic-20250101T053000Z.sqlite3.gz")
+    which.add_argument("--key", help="object key, e.g. <prefix>clinic-20250101T053000Z.sqlite3.gz")
     which.add_argument("--latest", action="store_true", help="the newest backup")
     r.add_argument("--db", default=default_db)
     r.add_argument("--yes", action="store_true", help="do not ask for confirmation")

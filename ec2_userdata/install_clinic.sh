@@ -33,13 +33,15 @@ umask 022
 readonly PROG=install_clinic
 readonly APP_USER_DEFAULT=clinic
 
-release=/opt/clinic/release
+# The stack passes every value the instance must agree on (stacks/installer.py
+# InstallerArgs): no defaults here for those, so nothing agrees by coincidence.
+release=""
 root=/
 data_dir=""
-python=python3.12
+python=""
 bucket=""
 backup_bucket=""
-backup_prefix=backups/
+backup_prefix=""
 region=""
 allowed_hosts=""
 csrf_origins=""
@@ -50,7 +52,7 @@ admin_password_file=""
 database_secret_id=""
 database_secret_file=""
 https=1
-http_port=80
+http_port=""
 trusted_proxies=0.0.0.0/0,::/0
 health_timeout=120
 reason_file=""
@@ -60,16 +62,19 @@ no_packages=0
 
 usage() {
     cat <<EOF
-Usage: $0 --bucket B --region R --allowed-hosts H[,H...] (--secret-key-secret-id ARN | --secret-key-file F)
+Usage: $0 --release DIR --data-dir DIR --python CMD --http-port PORT --bucket B --backup-prefix P
+          --region R --allowed-hosts H[,H...] (--secret-key-secret-id ARN | --secret-key-file F)
           [--admin-secret-id ARN | --admin-password-file F] [options]
 
-  --release DIR              unpacked release (default: $release)
-  --root DIR                 prefix for every path written (default: /)
-  --data-dir DIR             data volume, NOT prefixed (default: <root>/data)
-  --python CMD               interpreter for the venv (default: $python)
+Values the stack passes (stacks/installer.py); the first eight are required:
+  --release DIR              unpacked release
+  --data-dir DIR             data volume (mode single) or data directory (mode ha), NOT prefixed
+  --python CMD               interpreter for the venv (the wheelhouse's Python, e.g. python3.12)
+  --http-port PORT           nginx listen port (the security group's and the origin's port)
   --bucket NAME              photo bucket (CLINIC_PHOTO_BUCKET)
   --backup-bucket NAME       bucket for database backups (default: --bucket)
-  --backup-prefix PREFIX     key prefix for backups (default: $backup_prefix)
+  --backup-prefix PREFIX     key prefix for database backups (required: the stack passes
+                             photo_contract.BACKUPS_PREFIX, the prefix its IAM policy allows)
   --region REGION            AWS region (AWS_REGION)
   --allowed-hosts H,H        DJANGO_ALLOWED_HOSTS (the front door's domain first)
   --csrf-origins O,O         DJANGO_CSRF_TRUSTED_ORIGINS (default: https://<each allowed host>)
@@ -79,8 +84,10 @@ Usage: $0 --bucket B --region R --allowed-hosts H[,H...] (--secret-key-secret-id
   --admin-password-file FILE ... or a file holding it (tests)
   --database-secret-id ID    mode ha: the RDS secret (JSON: username, password, host, port, dbname)
   --database-secret-file F   ... or a file holding that JSON (tests; the password goes into DATABASE_URL)
+
+Options:
+  --root DIR                 prefix for every path written (default: /)
   --https 0|1                CLINIC_HTTPS (default: $https)
-  --http-port PORT           nginx listen port (default: $http_port)
   --trusted-proxy-cidr C,C   peers whose X-Forwarded-For nginx believes (the security group admits
                              only CloudFront to the port, so: any); nginx takes the viewer's
                              address from the LAST hop, the one CloudFront appended
@@ -130,15 +137,19 @@ done
 
 usage_error() { printf '%s: %s\n' "$PROG" "$*" >&2; usage >&2; exit 64; }
 
+[[ -n $release ]] || usage_error "--release is required"
+[[ -n $data_dir ]] || usage_error "--data-dir is required"
+[[ -n $python ]] || usage_error "--python is required"
+[[ -n $http_port ]] || usage_error "--http-port is required"
 [[ $root == /* ]] || usage_error "--root must be an absolute path"
 root=$(realpath -m -- "$root")
 prefix() { printf '%s%s' "${root%/}" "$1"; }
-[[ -n $data_dir ]] || data_dir=$(prefix /data)
 [[ $data_dir == /* ]] || usage_error "--data-dir must be an absolute path"
 data_dir=$(realpath -m -- "$data_dir")
 [[ -n $bucket ]] || usage_error "--bucket is required"
 [[ -n $region ]] || usage_error "--region is required"
 [[ -n $allowed_hosts ]] || usage_error "--allowed-hosts is required"
+[[ -n $backup_prefix ]] || usage_error "--backup-prefix is required"
 [[ -n $secret_key_secret_id || -n $secret_key_file ]] || usage_error "give --secret-key-secret-id or --secret-key-file"
 [[ -z $secret_key_secret_id || -z $secret_key_file ]] || usage_error "give only one of --secret-key-secret-id, --secret-key-file"
 [[ -z $admin_secret_id || -z $admin_password_file ]] || usage_error "give only one of --admin-secret-id, --admin-password-file"
@@ -146,7 +157,7 @@ data_dir=$(realpath -m -- "$data_dir")
 ha=0
 [[ -z $database_secret_id && -z $database_secret_file ]] || ha=1
 [[ $https == 0 || $https == 1 ]] || usage_error "--https must be 0 or 1"
-[[ $http_port =~ ^[0-9]+$ ]] || usage_error "--http-port must be a number"
+[[ $http_port =~ ^[0-9]+$ && $http_port -ge 1 && $http_port -le 65535 ]] || usage_error "--http-port must be a port number (1-65535)"
 [[ $health_timeout =~ ^[0-9]+$ ]] || usage_error "--health-timeout must be a whole number of seconds"
 [[ $trusted_proxies =~ ^[0-9a-fA-F.:/]+(,[0-9a-fA-F.:/]+)*$ ]] || usage_error "--trusted-proxy-cidr must be a comma-separated list of CIDRs"
 backup_bucket=${backup_bucket:-$bucket}

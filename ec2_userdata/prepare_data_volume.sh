@@ -26,7 +26,7 @@ readonly EBS_BY_ID_PREFIX=nvme-Amazon_Elastic_Block_Store_
 volume_id=""
 device=""
 fallback_device=""
-mount_point=/data
+mount_point="" # required: the stack passes clinic_server.DATA_MOUNT (the installer gets the same as --data-dir)
 fstab=/etc/fstab
 timeout=300
 fs_type=xfs
@@ -52,7 +52,8 @@ Usage: $0 (--volume-id vol-0abc... | --device /dev/xyz) [options]
   --device DEV          use this block device instead of a volume-id lookup
   --fallback-device DEV with --volume-id: also accept DEV (e.g. /dev/sdf on Xen
                         instances) once the device it points to exists
-  --mount-point DIR     where to mount (default: $mount_point)
+  --mount-point DIR     where to mount (required: the stack passes it, and the same
+                        directory to the installer as --data-dir)
   --fstab FILE          fstab to maintain (default: $fstab)
   --timeout SECONDS     how long to wait for the device (default: $timeout)
   --fs-type TYPE        filesystem for a blank device: xfs or ext4 (default: $fs_type)
@@ -90,6 +91,7 @@ fi
 [[ -z $fallback_device || -n $volume_id ]] || usage_error "--fallback-device needs --volume-id"
 [[ $timeout =~ ^[0-9]+$ ]] || usage_error "--timeout must be a whole number of seconds"
 case $fs_type in xfs | ext4) ;; *) usage_error "--fs-type must be xfs or ext4" ;; esac
+[[ -n $mount_point ]] || usage_error "--mount-point is required"
 [[ $mount_point == /* ]] || usage_error "--mount-point must be an absolute path"
 [[ $mount_point != *[[:space:]]* ]] || usage_error "--mount-point must not contain whitespace"
 mount_point=$(realpath -m -- "$mount_point") # canonical, as findmnt reports it

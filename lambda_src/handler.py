@@ -1,12 +1,15 @@
 """S3 glue for the photo processor (the image work is in imaging.py).
 
-Contract (the app and the local runner rely on it):
+``handler(event, context)`` takes standard S3 event notifications
+(s3_event.py parses them, for the local worker too). For each original
+(``photo_contract.upload_key``; anything else is ignored), four short steps:
 
-* ``handler(event, context)`` takes standard S3 event notifications; keys are
-  URL-encoded (``unquote_plus``).
-* Originals are ``uploads/<photo_id>/<anything>``; anything else is ignored.
-* Output under ``processed/<photo_id>/``: ``large.jpg``, ``medium.jpg``,
-  ``thumb.jpg`` and, written last, ``manifest.json``.
+1. ``fetch_original``: HEAD (size check against photo_contract.MAX_BYTES), then
+   GET with If-Match on the HEAD's ETag;
+2. ``process``: imaging.process (pure Pillow) -> renditions;
+3. ``write_renditions``: each at ``photo_contract.rendition_key``;
+4. ``write_manifest``: the ``photo_contract.Manifest``, written last, at
+   ``photo_contract.manifest_key``.
 
 Errors: a file that can never succeed (not an image, broken, too big, deleted
 before we got to it) is recorded in a ``failed`` manifest (or just logged if
@@ -17,23 +20,22 @@ destination take over.
 
 from __future__ import annotations
 
-import json
-import os
 import time
+from dataclasses import dataclass, field
 from datetime import UTC, datetime
-from urllib.parse import unquote_plus
 
 import boto3
 import imaging
+import photo_contract as contract
+import s3_event
 from botocore.exceptions import ClientError
-from jsonlog import get_logger, set_request_id
+from jsonlog import BoundLogger, bound, set_request_id
 
-UPLOADS = "uploads/"
-PROCESSED = "processed/"
+SERVICE = "photo-processor"  # the "service" field of every log line
 RENDITION_CACHE_CONTROL = "private, max-age=86400"
 MANIFEST_CACHE_CONTROL = "no-cache"
 
-log = get_logger(os.environ.get("POWERTOOLS_SERVICE_NAME", "photo-processor"))
+log = bound(SERVICE)
 _s3 = None
 
 # The object is gone or was replaced since the event: retrying cannot help
@@ -49,145 +51,137 @@ def s3():
     return _s3
 
 
-def photo_id_of(key: str) -> str | None:
-    """``uploads/<photo_id>/<anything>`` -> photo_id, else None."""
-    if not key.startswith(UPLOADS):
-        return None
-    photo_id, sep, rest = key[len(UPLOADS):].partition("/")
-    if not photo_id or not sep or not rest or rest.endswith("/"):
-        return None
-    if photo_id in (".", "..") or any(ord(c) < 32 for c in photo_id):
-        return None
-    return photo_id
+class Skipped(Exception):
+    """Nothing to do for this object (gone or replaced): logged, never retried."""
 
 
-def rendition_key(photo_id: str, name: str) -> str:
-    return f"{PROCESSED}{photo_id}/{name}.{imaging.EXTENSION}"
+@dataclass
+class Job:
+    """One original being processed: where it is, what we learnt, how long each step took."""
 
+    client: object
+    bucket: str
+    key: str
+    photo_id: str
+    log: BoundLogger
+    started: float = field(default_factory=time.perf_counter)
+    timings: dict = field(default_factory=dict)
+    source: dict = field(default_factory=dict)
+    renditions: dict = field(default_factory=dict)
 
-def manifest_key(photo_id: str) -> str:
-    return f"{PROCESSED}{photo_id}/manifest.json"
-
-
-def _now() -> str:
-    return datetime.now(UTC).isoformat(timespec="milliseconds").replace("+00:00", "Z")
-
-
-def _error_code(err: ClientError) -> str:
-    return str(err.response.get("Error", {}).get("Code", ""))
+    def time(self, step: str, since: float) -> None:
+        self.timings[step] = _ms(since)
 
 
 def handler(event, context):
     set_request_id(getattr(context, "aws_request_id", None))
     summary = {"ok": 0, "failed": 0, "skipped": 0}
-    for record in (event or {}).get("Records", []):
-        outcome = process_record(record)
-        summary[outcome] += 1
+    for obj in s3_event.objects(event):
+        summary[process_object(obj)] += 1
     return summary
 
 
-def process_record(record: dict) -> str:
-    event_name = record.get("eventName", "ObjectCreated:Put")
-    s3_info = record.get("s3", {})
-    bucket = s3_info.get("bucket", {}).get("name")
-    raw_key = s3_info.get("object", {}).get("key", "")
-    key = unquote_plus(raw_key)
-    photo_id = photo_id_of(key)
-    if not bucket or photo_id is None or not event_name.startswith("ObjectCreated"):
+def process_object(obj: s3_event.S3Object) -> str:
+    """'ok', 'failed' (a failed manifest was written) or 'skipped'."""
+    photo_id = contract.photo_id_of_upload(obj.key)
+    if not obj.bucket or photo_id is None or not obj.created:
         # No key in the log: it may hold a file name, i.e. personal data.
-        reason = "event type" if photo_id is not None else "not uploads/<photo_id>/<name>"
-        log.info("ignored", extra={"fields": {"event_name": event_name, "reason": reason}})
+        log.info("ignored", event_name=obj.event_name,
+                 reason="event type" if photo_id is not None else "not an upload key")
         return "skipped"
-
-    fields = {"photo_id": photo_id}
-    started = time.perf_counter()
-    timings = {}
-    client = s3()
-
+    job = Job(client=s3(), bucket=obj.bucket, key=obj.key, photo_id=photo_id, log=log.bind(photo_id=photo_id))
     try:
-        head = client.head_object(Bucket=bucket, Key=key)
+        result = process(job, fetch_original(job))  # the original's bytes are freed once processed
+    except Skipped as skipped:
+        job.log.warning(str(skipped))
+        return "skipped"
+    except imaging.ImageRejected as rejected:
+        return write_failure(job, rejected)
+    write_renditions(job, result)
+    write_manifest(job, contract.STATUS_OK, renditions=job.renditions)
+    job.time("total", job.started)
+    job.log.info("processed", status="ok", format=result.format, width=result.width, height=result.height,
+                 rendition_bytes={n: r.bytes for n, r in job.renditions.items()}, timings_ms=job.timings)
+    return "ok"
+
+
+def fetch_original(job: Job) -> bytes:
+    """HEAD then GET (If-Match the HEAD's ETag: a replacement has its own event and
+    we never process a file we did not size-check). Raises Skipped or ImageRejected."""
+    try:
+        head = job.client.head_object(Bucket=job.bucket, Key=job.key)
     except ClientError as err:
-        if _error_code(err) in _GONE and _object_is_gone(client, bucket, key):
-            log.warning("original gone, skipped", extra={"fields": fields})
-            return "skipped"
+        if _error_code(err) in _GONE and _object_is_gone(job.client, job.bucket, job.key):
+            raise Skipped("original gone, skipped") from None
         raise
     size = head["ContentLength"]
-    fields["source_bytes"] = size
-    timings["head"] = _ms(started)
-
-    source = {"key": key, "bytes": size, "format": None, "width": None, "height": None}
-
-    if size > imaging.MAX_BYTES:
-        rejected = imaging.ImageRejected(
-            imaging.contract.TOO_LARGE,
-            f"The file is {size / 2**20:.1f} MB; the limit is "
-            f"{imaging.MAX_BYTES / 2**20:.0f} MB.",
+    job.log = job.log.bind(source_bytes=size)
+    job.source = {"key": job.key, "bytes": size, "format": None, "width": None, "height": None}
+    job.time("head", job.started)
+    if size > contract.MAX_BYTES:
+        raise imaging.ImageRejected(
+            contract.TOO_LARGE,
+            f"The file is {size / 2**20:.1f} MB; the limit is {contract.MAX_MEGABYTES} MB.",
         )
-        return _fail(client, bucket, photo_id, source, rejected, fields, timings, started)
-
     t = time.perf_counter()
     try:
-        # IfMatch: if the object was replaced after the HEAD, the replacement
-        # has its own event; don't process a file we did not size-check.
-        body = client.get_object(Bucket=bucket, Key=key, IfMatch=head["ETag"])["Body"].read()
+        body = job.client.get_object(Bucket=job.bucket, Key=job.key, IfMatch=head["ETag"])["Body"].read()
     except ClientError as err:
         if _error_code(err) in _GONE:
-            log.warning("original gone or replaced, skipped", extra={"fields": fields})
-            return "skipped"
+            raise Skipped("original gone or replaced, skipped") from None
         raise
-    timings["get"] = _ms(t)
+    job.time("get", t)
+    return body
 
+
+def process(job: Job, original: bytes) -> imaging.Result:
+    """imaging.process; a file that trips a bug in our code or Pillow is recorded as
+    corrupt (imaging is pure: the same bytes would fail the same way on every retry)."""
     try:
-        result = imaging.process(body)
-    except imaging.ImageRejected as rejected:
-        return _fail(client, bucket, photo_id, source, rejected, fields, timings, started)
+        result = imaging.process(original)
+    except imaging.ImageRejected:
+        raise
     except Exception as exc:  # noqa: BLE001 - a file that trips a bug must not be retried forever
-        # imaging is pure (no AWS calls), so this is the file meeting a bug in
-        # our code or Pillow: the same bytes would fail the same way on every
-        # retry. Record it, and log it loudly (type only: no bytes, no name).
-        log.error("processing error", extra={"fields": {**fields, "exception": type(exc).__name__}})
-        rejected = imaging.ImageRejected(imaging.contract.CORRUPT, "The image could not be processed.")
-        return _fail(client, bucket, photo_id, source, rejected, fields, timings, started)
-    finally:
-        del body
+        job.log.error("processing error", exception=type(exc).__name__)  # type only: no bytes, no name
+        raise imaging.ImageRejected(contract.CORRUPT, "The image could not be processed.") from None
+    job.source.update(format=result.format, width=result.width, height=result.height)
+    job.timings.update({f"image_{k}": v for k, v in result.timings_ms.items()})
+    return result
 
-    source.update(format=result.format, width=result.width, height=result.height)
-    timings.update({f"image_{k}": v for k, v in result.timings_ms.items()})
 
+def write_renditions(job: Job, result: imaging.Result) -> None:
     t = time.perf_counter()
-    renditions = {}
     for r in result.renditions:
-        rkey = rendition_key(photo_id, r.name)
-        client.put_object(
-            Bucket=bucket,
-            Key=rkey,
-            Body=r.data,
-            ContentType=r.content_type,
-            CacheControl=RENDITION_CACHE_CONTROL,
-        )
-        renditions[r.name] = {
-            "key": rkey,
-            "width": r.width,
-            "height": r.height,
-            "bytes": len(r.data),
-            "content_type": r.content_type,
-        }
-    timings["put"] = _ms(t)
-    _put_manifest(client, bucket, photo_id, "ok", source, renditions, None)
-    timings["total"] = _ms(started)
-    log.info(
-        "processed",
-        extra={"fields": {
-            **fields,
-            "status": "ok",
-            "format": result.format,
-            "width": result.width,
-            "height": result.height,
-            "rendition_bytes": {n: v["bytes"] for n, v in renditions.items()},
-            "timings_ms": timings,
-        }},
+        key = contract.rendition_key(job.photo_id, r.name)
+        job.client.put_object(Bucket=job.bucket, Key=key, Body=r.data, ContentType=r.content_type,
+                              CacheControl=RENDITION_CACHE_CONTROL)
+        job.renditions[r.name] = contract.Rendition(key=key, width=r.width, height=r.height, bytes=len(r.data),
+                                                    content_type=r.content_type)
+    job.time("put", t)
+
+
+def write_failure(job: Job, rejected: imaging.ImageRejected) -> str:
+    for k in ("format", "width", "height"):
+        if rejected.source.get(k) is not None:
+            job.source[k] = rejected.source[k]
+    write_manifest(job, contract.STATUS_FAILED, error=contract.Failure(code=rejected.code, message=rejected.message))
+    job.time("total", job.started)
+    job.log.warning("rejected", status="failed", error_code=rejected.code, timings_ms=job.timings)
+    return "failed"
+
+
+def write_manifest(job: Job, status: str, *, renditions=None, error=None) -> None:
+    manifest = contract.Manifest(
+        photo_id=job.photo_id,
+        status=status,
+        source=contract.Source(**job.source),
+        renditions=renditions or {},
+        error=error,
+        processed_at=_now(),
+        processor_version=imaging.PROCESSOR_VERSION,
     )
-    return "ok"
+    job.client.put_object(Bucket=job.bucket, Key=contract.manifest_key(job.photo_id), Body=manifest.to_json(),
+                          ContentType=contract.MANIFEST_CONTENT_TYPE, CacheControl=MANIFEST_CACHE_CONTROL)
 
 
 def _object_is_gone(client, bucket: str, key: str) -> bool:
@@ -200,38 +194,12 @@ def _object_is_gone(client, bucket: str, key: str) -> bool:
     return False  # it exists after all: raise, the retry will process it
 
 
-def _fail(client, bucket, photo_id, source, rejected, fields, timings, started) -> str:
-    for k in ("format", "width", "height"):
-        if rejected.source.get(k) is not None:
-            source[k] = rejected.source[k]
-    error = {"code": rejected.code, "message": rejected.message}
-    _put_manifest(client, bucket, photo_id, "failed", source, {}, error)
-    timings["total"] = _ms(started)
-    log.warning(
-        "rejected",
-        extra={"fields": {**fields, "status": "failed", "error_code": rejected.code,
-                          "timings_ms": timings}},
-    )
-    return "failed"
+def _error_code(err: ClientError) -> str:
+    return str(err.response.get("Error", {}).get("Code", ""))
 
 
-def _put_manifest(client, bucket, photo_id, status, source, renditions, error) -> None:
-    manifest = {
-        "photo_id": photo_id,
-        "status": status,
-        "source": source,
-        "renditions": renditions,
-        "error": error,
-        "processed_at": _now(),
-        "processor_version": imaging.PROCESSOR_VERSION,
-    }
-    client.put_object(
-        Bucket=bucket,
-        Key=manifest_key(photo_id),
-        Body=json.dumps(manifest, ensure_ascii=False).encode("utf-8"),
-        ContentType="application/json",
-        CacheControl=MANIFEST_CACHE_CONTROL,
-    )
+def _now() -> str:
+    return datetime.now(UTC).isoformat(timespec="milliseconds").replace("+00:00", "Z")
 
 
 def _ms(since: float) -> float:

@@ -6,10 +6,11 @@ Logger so the layer holds only Pillow and the cold start stays small.
 
 Usage::
 
-    log = get_logger("photo-processor")
-    log.info("processed", extra={"fields": {"photo_id": pid, "ms": 12.3}})
+    log = bound("photo-processor")
+    job_log = log.bind(photo_id=pid)      # keys bound once
+    job_log.info("processed", ms=12.3)    # every line of the job carries photo_id
 
-Only what callers put in ``fields`` is logged: never photo bytes, never the
+Only the fields callers bind or pass are logged: never photo bytes, never the
 original file name (it may carry a tutor's or an animal's name).
 """
 
@@ -70,3 +71,30 @@ def get_logger(service: str) -> logging.Logger:
         logger.propagate = False
         logger.setLevel(os.environ.get("LOG_LEVEL", "INFO").upper())
     return logger
+
+
+class BoundLogger:
+    """A logger with fields bound once; ``bind`` returns a new one with more."""
+
+    def __init__(self, logger: logging.Logger, fields: dict | None = None) -> None:
+        self.logger = logger
+        self.fields = dict(fields or {})
+
+    def bind(self, **fields) -> BoundLogger:
+        return BoundLogger(self.logger, {**self.fields, **fields})
+
+    def _log(self, level: int, message: str, fields: dict) -> None:
+        self.logger.log(level, message, extra={"fields": {**self.fields, **fields}})
+
+    def info(self, message: str, **fields) -> None:
+        self._log(logging.INFO, message, fields)
+
+    def warning(self, message: str, **fields) -> None:
+        self._log(logging.WARNING, message, fields)
+
+    def error(self, message: str, **fields) -> None:
+        self._log(logging.ERROR, message, fields)
+
+
+def bound(service: str, **fields) -> BoundLogger:
+    return BoundLogger(get_logger(service), fields)

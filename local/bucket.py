@@ -1,16 +1,20 @@
-"""The local photo bucket, shaped like the deployed one (stacks/photo_storage.py,
-stacks/photo_processor.py): versioned, CORS for POST from the app's origins
-only, and ObjectCreated events for uploads/ (to an SQS queue here, because the
-local "Lambda" is a worker process polling it)."""
+"""The local photo bucket, shaped like the deployed one from the same definitions
+(stacks/photo_pipeline.py, also used by stacks/photo_storage.py and
+stacks/photo_processor.py): versioned, the same CORS rule, and the same
+ObjectCreated trigger on the uploads prefix (to an SQS queue here, because the
+local "Lambda" is a worker process polling it, with the deployed timeout as the
+queue's visibility timeout)."""
 
 from __future__ import annotations
 
 import boto3
 from botocore.config import Config
 
+from stacks.config import from_cdk_json
+from stacks.photo_pipeline import TRIGGER_EVENT, TRIGGER_PREFIX, ProcessorRuntime, cors_rule
+
 BUCKET = "clinic-photos-local"
 QUEUE = "clinic-photo-events"
-UPLOADS_PREFIX = "uploads/"
 REGION = "us-east-1"
 
 
@@ -31,26 +35,29 @@ def create_bucket(s3, bucket: str, origins: list[str]) -> None:
         "BlockPublicAcls": True, "IgnorePublicAcls": True,
         "BlockPublicPolicy": True, "RestrictPublicBuckets": True,
     })
-    s3.put_bucket_cors(Bucket=bucket, CORSConfiguration={"CORSRules": [{
-        "AllowedMethods": ["POST"], "AllowedOrigins": list(origins),
-        "AllowedHeaders": ["Content-Type"], "MaxAgeSeconds": 3000,
-    }]})
+    s3.put_bucket_cors(Bucket=bucket, CORSConfiguration={"CORSRules": [cors_rule(origins)]})
+
+
+def processor_runtime() -> ProcessorRuntime:
+    """The deployed function's timeout and retries, from cdk.json as a plain synth reads them."""
+    return ProcessorRuntime.of(from_cdk_json())
 
 
 def create_queue(sqs, name: str = QUEUE) -> tuple[str, str]:
-    """Returns (queue_url, queue_arn). Visibility = the deployed function timeout (60 s)."""
-    url = sqs.create_queue(QueueName=name, Attributes={"VisibilityTimeout": "60"})["QueueUrl"]
+    """Returns (queue_url, queue_arn). Visibility = the deployed function timeout."""
+    visibility = str(processor_runtime().timeout_seconds)
+    url = sqs.create_queue(QueueName=name, Attributes={"VisibilityTimeout": visibility})["QueueUrl"]
     arn = sqs.get_queue_attributes(QueueUrl=url, AttributeNames=["QueueArn"])["Attributes"]["QueueArn"]
     return url, arn
 
 
 def enable_notifications(s3, bucket: str, queue_arn: str) -> None:
-    """s3:ObjectCreated:* under uploads/ -> the queue (S3 sends an s3:TestEvent first)."""
+    """s3:ObjectCreated:* under the uploads prefix -> the queue (S3 sends an s3:TestEvent first)."""
     s3.put_bucket_notification_configuration(Bucket=bucket, NotificationConfiguration={
         "QueueConfigurations": [{
             "Id": "photo-processor",
             "QueueArn": queue_arn,
-            "Events": ["s3:ObjectCreated:*"],
-            "Filter": {"Key": {"FilterRules": [{"Name": "prefix", "Value": UPLOADS_PREFIX}]}},
+            "Events": [TRIGGER_EVENT],
+            "Filter": {"Key": {"FilterRules": [{"Name": "prefix", "Value": TRIGGER_PREFIX}]}},
         }],
     })

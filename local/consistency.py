@@ -20,7 +20,7 @@ import json
 import sqlite3
 from pathlib import Path
 
-MANIFEST = "processed/{photo_id}/manifest.json"
+from lambda_src.photo_contract import manifest_key, photo_id_of_manifest, photo_id_of_upload, processed_prefix
 
 
 def required_objects(db_path: Path) -> dict[str, list[str]]:
@@ -35,7 +35,7 @@ def required_objects(db_path: Path) -> dict[str, list[str]]:
     for photo_id, key, status, renditions in rows:
         keys = [key]
         if status in ("ok", "failed"):
-            keys.append(MANIFEST.format(photo_id=photo_id))
+            keys.append(manifest_key(photo_id))
         if status == "ok":
             try:
                 data = json.loads(renditions or "{}")
@@ -55,13 +55,11 @@ def missing_objects(db_path: Path, mirrored: set[str]) -> list[str]:
 
 def unprocessed_uploads(mirrored: set[str]) -> set[str]:
     """Originals with no manifest yet: their event was lost with the last run's queue."""
-    manifests = {k for k in mirrored if k.startswith("processed/") and k.endswith("/manifest.json")}
+    processed = {photo_id_of_manifest(k) for k in mirrored}
     out = set()
     for key in mirrored:
-        if not key.startswith("uploads/"):
-            continue
-        photo_id = key.split("/")[1]
-        if MANIFEST.format(photo_id=photo_id) not in manifests:
+        photo_id = photo_id_of_upload(key)
+        if photo_id is not None and photo_id not in processed:
             out.add(key)
     return out
 
@@ -85,7 +83,7 @@ def repair(db_path: Path, mirrored: set[str]) -> tuple[list[str], list[str], set
             continue
         if keys.get(photo_id) in mirrored:
             again.append(photo_id)
-            prefix = f"processed/{photo_id}/"
+            prefix = processed_prefix(photo_id)
             stale |= {k for k in mirrored if k.startswith(prefix)}
         else:
             lost.append(photo_id)

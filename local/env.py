@@ -5,6 +5,7 @@ from __future__ import annotations
 import os
 from pathlib import Path
 
+from clinic_app.clinic import envvars as E
 from local.state import State
 
 REPO = Path(__file__).resolve().parent.parent
@@ -20,9 +21,9 @@ def base_env(endpoint: str, region: str) -> dict[str, str]:
     env = {k: v for k, v in os.environ.items() if k not in _DROP and not k.startswith(("DJANGO_", "CLINIC_"))}
     env.update(FAKE_CREDENTIALS)
     env.update({
-        "AWS_ENDPOINT_URL": endpoint,
-        "AWS_REGION": region,
-        "AWS_DEFAULT_REGION": region,
+        E.AWS_ENDPOINT_URL: endpoint,
+        E.AWS_REGION: region,
+        E.AWS_DEFAULT_REGION: region,
         "AWS_CONFIG_FILE": os.devnull,
         "AWS_SHARED_CREDENTIALS_FILE": os.devnull,
         "AWS_EC2_METADATA_DISABLED": "true",
@@ -37,19 +38,19 @@ def app_env(base: dict[str, str], state: State, *, origins: list[str], bucket: s
     hosts = sorted({origin.split("://", 1)[1].rsplit(":", 1)[0] for origin in origins})
     env = dict(base)
     env.update({
-        "DJANGO_SETTINGS_MODULE": "clinic.settings",
-        "CLINIC_DATA_DIR": str(state.data_dir),
-        "DJANGO_SECRET_KEY": state.secret_key(),
-        "DJANGO_DEBUG": "0",
-        "DJANGO_ALLOWED_HOSTS": ",".join(hosts),
-        "DJANGO_CSRF_TRUSTED_ORIGINS": ",".join(origins),
-        "CLINIC_HTTPS": "0",
-        "CLINIC_PHOTO_BUCKET": bucket,
-        "CLINIC_STATIC_ROOT": str(state.static_root),
+        E.SETTINGS_MODULE: "clinic.settings",
+        E.DATA_DIR: str(state.data_dir),
+        E.SECRET_KEY: state.secret_key(),
+        E.DEBUG: "0",
+        E.ALLOWED_HOSTS: ",".join(hosts),
+        E.CSRF_TRUSTED_ORIGINS: ",".join(origins),
+        E.HTTPS: "0",
+        E.PHOTO_BUCKET: bucket,
+        E.STATIC_ROOT: str(state.static_root),
         # No nginx here: the app serves its own static files (clinic/urls.py).
-        "CLINIC_SERVE_STATIC": "1",
-        "CLINIC_ADMIN_USERNAME": "admin",
-        "LOCAL_ADMIN_PASSWORD_FILE": str(state.admin_password_file),
+        E.SERVE_STATIC: "1",
+        E.ADMIN_USERNAME: "admin",
+        "LOCAL_ADMIN_PASSWORD_FILE": str(state.admin_password_file),  # the runner's own (local/appsetup.py)
     })
     return env
 
@@ -57,5 +58,5 @@ def app_env(base: dict[str, str], state: State, *, origins: list[str], bucket: s
 def worker_env(base: dict[str, str]) -> dict[str, str]:
     """What the deployed function has (stacks/photo_processor.py) plus the endpoint."""
     env = dict(base)
-    env.update({"POWERTOOLS_SERVICE_NAME": "photo-processor", "LOG_LEVEL": "INFO"})
+    env.update({"LOG_LEVEL": "INFO"})
     return env

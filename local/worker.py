@@ -3,8 +3,9 @@ the bucket notifies, and call the deployed ``lambda_src/handler.handler`` with
 each S3 event exactly as S3 sent it.
 
 Like Lambda's asynchronous invocation: an exception means "retry" (the message
-comes back after a few seconds), and after MAX_ATTEMPTS it is dropped with a
-log line (where AWS would send it to the on-failure destination).
+comes back after a few seconds), and after the deployed function's attempts
+(1 + cdk.json's processor_retry_attempts, stacks/photo_pipeline.py) it is
+dropped with a log line (where AWS would send it to the on-failure destination).
 
 Run as ``python -m local.worker --queue-url URL`` with AWS_ENDPOINT_URL set.
 """
@@ -12,7 +13,6 @@ Run as ``python -m local.worker --queue-url URL`` with AWS_ENDPOINT_URL set.
 from __future__ import annotations
 
 import argparse
-import json
 import logging
 import signal
 import sys
@@ -21,10 +21,11 @@ import uuid
 from pathlib import Path
 from types import SimpleNamespace
 
+from lambda_src import s3_event
+
 REPO = Path(__file__).resolve().parent.parent
 LAMBDA_SRC = REPO / "lambda_src"
-MAX_ATTEMPTS = 3
-RETRY_DELAY_SECONDS = 5
+RETRY_DELAY_SECONDS = 5  # Lambda waits minutes between async retries; the local run need not
 
 log = logging.getLogger("local.worker")
 
@@ -38,22 +39,20 @@ def load_handler():
     return handler.handler
 
 
-def event_of(body: str) -> dict | None:
-    """The S3 event in an SQS message body, or None for test events and junk."""
-    try:
-        data = json.loads(body)
-    except ValueError:
-        return None
-    if not isinstance(data, dict) or data.get("Event") == "s3:TestEvent":
-        return None
-    records = data.get("Records")
-    if not isinstance(records, list) or not records:
-        return None
-    return data
+# The S3 event in an SQS message body (None for S3's test event and junk): the same
+# parsing as the handler's (lambda_src/s3_event.py, standard library only).
+event_of = s3_event.from_message_body
 
 
-def handle_message(message: dict, handler_fn, sqs, queue_url: str) -> str:
+def max_attempts() -> int:
+    from local.bucket import processor_runtime
+
+    return processor_runtime().max_attempts
+
+
+def handle_message(message: dict, handler_fn, sqs, queue_url: str, attempts_allowed: int | None = None) -> str:
     """Process one SQS message; returns 'done', 'ignored', 'retry' or 'dropped'."""
+    attempts_allowed = attempts_allowed or max_attempts()
     receipt = message["ReceiptHandle"]
     event = event_of(message.get("Body", ""))
     if event is None:
@@ -65,7 +64,7 @@ def handle_message(message: dict, handler_fn, sqs, queue_url: str) -> str:
         summary = handler_fn(event, context)
     except Exception:
         attempts = int(message.get("Attributes", {}).get("ApproximateReceiveCount", "1"))
-        if attempts >= MAX_ATTEMPTS:
+        if attempts >= attempts_allowed:
             log.exception("handler failed %d times; dropping the event", attempts)
             sqs.delete_message(QueueUrl=queue_url, ReceiptHandle=receipt)
             return "dropped"
@@ -73,13 +72,14 @@ def handle_message(message: dict, handler_fn, sqs, queue_url: str) -> str:
         sqs.change_message_visibility(QueueUrl=queue_url, ReceiptHandle=receipt,
                                       VisibilityTimeout=RETRY_DELAY_SECONDS)
         return "retry"
-    keys = [r.get("s3", {}).get("object", {}).get("key") for r in event["Records"]]
+    keys = [obj.key for obj in s3_event.objects(event)]
     log.info("processed %s -> %s", ", ".join(map(str, keys)), summary)
     sqs.delete_message(QueueUrl=queue_url, ReceiptHandle=receipt)
     return "done"
 
 
 def poll(sqs, queue_url: str, handler_fn, stop: threading.Event, wait_seconds: int = 1) -> None:
+    attempts_allowed = max_attempts()
     while not stop.is_set():
         try:
             response = sqs.receive_message(QueueUrl=queue_url, MaxNumberOfMessages=10,
@@ -91,7 +91,7 @@ def poll(sqs, queue_url: str, handler_fn, stop: threading.Event, wait_seconds: i
             log.warning("receive failed: %s", err)
             continue
         for message in response.get("Messages", []):
-            handle_message(message, handler_fn, sqs, queue_url)
+            handle_message(message, handler_fn, sqs, queue_url, attempts_allowed)
 
 
 def main(argv: list[str] | None = None) -> int:

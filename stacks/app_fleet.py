@@ -23,16 +23,15 @@ from aws_cdk import aws_ec2 as ec2
 from aws_cdk import aws_elasticloadbalancingv2 as elbv2
 from aws_cdk import aws_iam as iam
 from aws_cdk import aws_logs as logs
-from aws_cdk import aws_secretsmanager as secretsmanager
 from constructs import Construct
 
 from . import bootstrap
 from .app_release import release_asset
-from .clinic_server import AL2023_ARM64_AMI, APP_PORT, ORIGIN_PEERS
+from .clinic_server import AL2023_ARM64_AMI, APP_PORT, ORIGIN_PEERS, AppSecrets
 from .config import ClinicConfig
 from .ha_database import HaDatabase
+from .installer import InstallerArgs
 from .nag import acknowledge
-from .naming import STATEFUL
 from .network import Network
 from .origin_access import admit_cloudfront_only
 from .photo_storage import BACKUPS_PREFIX, PhotoStorage
@@ -55,6 +54,8 @@ class AppFleet(Construct):
         network: Network,
         database: HaDatabase,
         storage: PhotoStorage,
+        allowed_hosts: list[str],
+        csrf_origins: list[str],
         config: ClinicConfig,
     ) -> None:
         super().__init__(scope, construct_id)
@@ -92,31 +93,11 @@ class AppFleet(Construct):
             assumed_by=iam.ServicePrincipal("ec2.amazonaws.com"),
             description="Clinic app instances (mode ha), least privilege (see stacks/app_fleet.py)",
         )
-        self.secret_key = secretsmanager.Secret(
-            self,
-            "DjangoSecretKey",
-            description="Django SECRET_KEY of the clinic app (read by the instances at install time)",
-            generate_secret_string=secretsmanager.SecretStringGenerator(password_length=64, exclude_punctuation=True),
-            encryption_key=database.data_key,
-            removal_policy=STATEFUL,
-        )
-        self.admin_password = secretsmanager.Secret(
-            self,
-            "AdminPassword",
-            description="Password of the first clinic administrator (user 'admin'); change it after first sign-in",
-            generate_secret_string=secretsmanager.SecretStringGenerator(
-                password_length=20, exclude_characters="\"'\\`/@ ", require_each_included_type=True
-            ),
-            encryption_key=database.data_key,
-            removal_policy=STATEFUL,
-        )
-        for secret, why in (
-            (self.secret_key, "Rotating the Django key signs every user out and must be coordinated with a "
-                              "re-run of the installer on every instance; docs/operations.md describes the manual rotation."),
-            (self.admin_password, "A one-time first sign-in password: the administrator changes it in the app, "
-                                  "after which the secret is no longer the live credential."),
-        ):
-            acknowledge(secret, "AwsSolutions-SMG4", why)
+        # The same pair as mode single (stacks/clinic_server.py AppSecrets), under the stack's key.
+        self.secrets = AppSecrets(self, readers="the instances", rotation=" on every instance",
+                                  encryption_key=database.data_key)
+        self.secret_key = self.secrets.secret_key
+        self.admin_password = self.secrets.admin_password
         self.log_group = logs.LogGroup(
             self,
             "AppLogs",
@@ -221,35 +202,32 @@ class AppFleet(Construct):
             ),
         )
         self._acknowledge_findings()
+        # Whole when built: the release and its bootstrap need nothing from the front door.
+        self._install_app(storage=storage, database=database, allowed_hosts=allowed_hosts,
+                          csrf_origins=csrf_origins)
 
     # ------------------------------------------------------------------ install
-    def install_app(self, *, storage: PhotoStorage, database: HaDatabase, allowed_hosts: list[str], csrf_origins: list[str]) -> None:
+    def _install_app(self, *, storage: PhotoStorage, database: HaDatabase, allowed_hosts: list[str],
+                     csrf_origins: list[str]) -> None:
         release = release_asset(self, "AppRelease")
-        release_dir = f"/opt/clinic/releases/{release.asset_hash}"
-        command = " ".join(
-            [
-                f"bash {release_dir}/install_clinic.sh",
-                f"--release {release_dir}",
-                f"--data-dir {HA_DATA_DIR}",
-                f"--bucket {storage.bucket_name}",
-                f"--region {Aws.REGION}",
-                f"--allowed-hosts {','.join(allowed_hosts)}",
-                *([f"--csrf-origins {','.join(csrf_origins)}"] if csrf_origins else []),
-                f"--secret-key-secret-id {self.secret_key.secret_arn}",
-                f"--admin-secret-id {self.admin_password.secret_arn}",
-                # Mode ha: DATABASE_URL from the RDS secret, migrate under an
-                # advisory lock, no SQLite backup timer.
-                f"--database-secret-id {database.secret.secret_arn}",
-                f"--reason-file {bootstrap.REASON_FILE}",
-                f"--trusted-proxy-cidr {','.join(ORIGIN_PEERS)}",
-            ]
+        args = InstallerArgs(
+            release_hash=release.asset_hash,
+            data_dir=HA_DATA_DIR,
+            bucket=storage.bucket_name,
+            region=Aws.REGION,
+            allowed_hosts=allowed_hosts,
+            csrf_origins=csrf_origins,
+            secret_key_arn=self.secret_key.secret_arn,
+            admin_secret_arn=self.admin_password.secret_arn,
+            trusted_proxies=ORIGIN_PEERS,
+            database_secret_arn=database.secret.secret_arn,
         )
         configs = {
             "logs": self._log_shipping_config(),
             "install": ec2.InitConfig(
                 [
-                    ec2.InitSource.from_existing_asset(release_dir, release),
-                    ec2.InitCommand.shell_command(command, key="10-install-clinic"),
+                    ec2.InitSource.from_existing_asset(args.release_dir, release),
+                    ec2.InitCommand.shell_command(args.command(), key="10-install-clinic"),
                 ]
             ),
         }
@@ -322,7 +300,8 @@ class AppFleet(Construct):
             self.role.add_to_policy(iam.PolicyStatement(sid=sid, actions=actions, resources=resources))
         policy = self.role.node.find_child("DefaultPolicy")
         for prefix, why in (
-            (BACKUPS_PREFIX, "reads (never writes) the SQLite backups of mode single under backups/, for copy_to_postgres"),
+            (BACKUPS_PREFIX, f"reads (never writes) the SQLite backups of mode single under {BACKUPS_PREFIX}, "
+                             "for copy_to_postgres"),
         ):
             acknowledge(policy, f"AwsSolutions-IAM5[Resource::{storage.nag_object_arn(prefix)}]", f"The clinic app {why}; the wildcard is that prefix only.")
         acknowledge(

@@ -8,7 +8,6 @@ installs with `pip --no-index` and never reaches PyPI.
 from __future__ import annotations
 
 import shutil
-import sys
 from pathlib import Path
 
 import jsii
@@ -17,8 +16,7 @@ from aws_cdk import aws_s3_assets as s3_assets
 from constructs import Construct
 
 REPO = Path(__file__).resolve().parent.parent
-sys.path.insert(0, str(REPO / "scripts"))
-import build_app_artifact  # noqa: E402
+from scripts import build_app_artifact  # noqa: E402  (scripts/ is a namespace package at the repo root)
 
 # Amazon Linux 2023 ships python3.12 as a dnf package; the instance is Graviton.
 INSTANCE_PYTHON = build_app_artifact.DEFAULT_PYTHON_VERSION

@@ -36,7 +36,19 @@ class ClinicStack(Stack):
         if config.mode == "ha":
             self._high_availability(config)
             return
-        self.server = ClinicServer(self, "ClinicServer", network=self.network, config=config)
+        # Only CloudFront reaches the instance, and it forwards the viewer's Host:
+        # the distribution's own *.cloudfront.net name, or the custom domain.
+        # (Its exact name would make a cycle: instance -> distribution -> instance.)
+        allowed_hosts = [config.custom_domain] if config.custom_domain else [".cloudfront.net"]
+        self.server = ClinicServer(
+            self,
+            "ClinicServer",
+            network=self.network,
+            storage=self.storage,
+            allowed_hosts=allowed_hosts,
+            csrf_origins=[f"https://{config.custom_domain}"] if config.custom_domain else [],
+            config=config,
+        )
         self.network.add_interface_endpoints(self.server.subnet)
         # dnf (S3 gateway), cfn-init/cfn-signal (CloudFormation), the installer
         # (Secrets Manager) and Session Manager all run at first boot: the instance
@@ -51,16 +63,6 @@ class ClinicStack(Stack):
             log_bucket=self.storage.log_bucket,
             config=config,
         )
-        # Only CloudFront reaches the instance, and it forwards the viewer's Host:
-        # the distribution's own *.cloudfront.net name, or the custom domain.
-        # (Its exact name would make a cycle: instance -> distribution -> instance.)
-        allowed_hosts = [config.custom_domain] if config.custom_domain else [".cloudfront.net"]
-        self.server.install_app(
-            storage=self.storage,
-            allowed_hosts=allowed_hosts,
-            csrf_origins=[f"https://{config.custom_domain}"] if config.custom_domain else [],
-        )
-        self.server.finish_bootstrap()
         self.storage.allow_browser_uploads_from([self.front_door.origin, *config.extra_cors_origins])
 
         CfnOutput(self, "AppUrl", value=self.front_door.origin, description="Open this in a browser")
@@ -89,8 +91,16 @@ class ClinicStack(Stack):
         # The stack's key at the path mode single gives it: same logical id, same alias.
         data_key = stack_data_key(Construct(self, "ClinicServer"))
         self.database = HaDatabase(self, "Database", network=self.network, data_key=data_key, config=config)
+        allowed_hosts = [config.custom_domain] if config.custom_domain else [".cloudfront.net"]
         self.fleet = AppFleet(
-            self, "AppFleet", network=self.network, database=self.database, storage=self.storage, config=config
+            self,
+            "AppFleet",
+            network=self.network,
+            database=self.database,
+            storage=self.storage,
+            allowed_hosts=allowed_hosts,
+            csrf_origins=[f"https://{config.custom_domain}"] if config.custom_domain else [],
+            config=config,
         )
         self.front_door = FrontDoor(
             self,
@@ -99,13 +109,6 @@ class ClinicStack(Stack):
             http_port=APP_PORT,
             log_bucket=self.storage.log_bucket,
             config=config,
-        )
-        allowed_hosts = [config.custom_domain] if config.custom_domain else [".cloudfront.net"]
-        self.fleet.install_app(
-            storage=self.storage,
-            database=self.database,
-            allowed_hosts=allowed_hosts,
-            csrf_origins=[f"https://{config.custom_domain}"] if config.custom_domain else [],
         )
         self.storage.allow_browser_uploads_from([self.front_door.origin, *config.extra_cors_origins])
 

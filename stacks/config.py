@@ -11,12 +11,15 @@ from __future__ import annotations
 import json
 import re
 from dataclasses import dataclass, field
-from typing import Any
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
 
-from aws_cdk import aws_logs as logs
-from constructs import Node
+if TYPE_CHECKING:  # no aws_cdk/constructs at import time: local/ reads cdk.json through this module
+    from aws_cdk import aws_logs as logs
+    from constructs import Node
 
 CONTEXT_KEY = "clinic"
+CDK_JSON = Path(__file__).resolve().parent.parent / "cdk.json"
 
 
 class ConfigError(ValueError):
@@ -25,7 +28,7 @@ class ConfigError(ValueError):
 
 # CloudWatch Logs accepts only these retention periods (days).
 _LOG_RETENTION = {
-    days: getattr(logs.RetentionDays, name)
+    days: name
     for days, name in {
         1: "ONE_DAY", 3: "THREE_DAYS", 5: "FIVE_DAYS", 7: "ONE_WEEK", 14: "TWO_WEEKS", 30: "ONE_MONTH",
         60: "TWO_MONTHS", 90: "THREE_MONTHS", 120: "FOUR_MONTHS", 150: "FIVE_MONTHS", 180: "SIX_MONTHS",
@@ -85,7 +88,9 @@ class ClinicConfig:
 
     @property
     def log_retention(self) -> logs.RetentionDays:
-        return _LOG_RETENTION[self.log_retention_days]
+        from aws_cdk import aws_logs as logs
+
+        return getattr(logs.RetentionDays, _LOG_RETENTION[self.log_retention_days])
 
 
 def _key(name: str) -> str:
@@ -141,7 +146,18 @@ def _bool(raw: dict[str, Any], name: str, default: bool) -> bool:
 
 def load_config(node: Node) -> ClinicConfig:
     """Read and validate `clinic` from the app's context."""
-    raw = node.try_get_context(CONTEXT_KEY) or {}
+    return parse_config(node.try_get_context(CONTEXT_KEY) or {}, _all_context(node))
+
+
+def from_cdk_json(path: Path = CDK_JSON) -> ClinicConfig:
+    """The settings cdk.json gives a synth without `-c` overrides (the local run uses
+    them, so it mirrors what a plain `cdk deploy` builds)."""
+    context = json.loads(path.read_text())["context"]
+    return parse_config(context.get(CONTEXT_KEY) or {}, context)
+
+
+def parse_config(raw: Any, context: dict[str, Any]) -> ClinicConfig:
+    """Validate `clinic` (with `clinic.<key>` overrides from ``context``)."""
     if isinstance(raw, str):
         raw = json.loads(raw)
     if not isinstance(raw, dict):
@@ -149,7 +165,7 @@ def load_config(node: Node) -> ClinicConfig:
     # `-c clinic.key=value` arrives as a separate flat context key; let it win.
     # Every such key is checked, not only the known ones: a misspelt
     # `-c clinic.instnce_type=...` must stop the synth, not vanish.
-    for flat_key, override in sorted(_all_context(node).items()):
+    for flat_key, override in sorted(context.items()):
         if not flat_key.startswith(f"{CONTEXT_KEY}."):
             continue
         name = flat_key[len(CONTEXT_KEY) + 1 :]

@@ -9,13 +9,14 @@ from aws_cdk import aws_iam as iam
 from aws_cdk import aws_s3 as s3
 from constructs import Construct
 
+from lambda_src.photo_contract import BACKUPS_PREFIX, PROCESSED_PREFIX, UPLOADS_PREFIX
+
 from .config import ClinicConfig
 from .nag import acknowledge
 from .naming import STATEFUL, photo_bucket_prefix, stack_unique_suffix
+from .photo_pipeline import CORS_ALLOWED_HEADERS, CORS_MAX_AGE_SECONDS, CORS_METHODS, checked_origins
 
-UPLOADS_PREFIX = "uploads/"
-PROCESSED_PREFIX = "processed/"
-BACKUPS_PREFIX = "backups/"
+__all__ = ["BACKUPS_PREFIX", "PROCESSED_PREFIX", "UPLOADS_PREFIX", "PhotoStorage"]
 
 
 class PhotoStorage(Construct):
@@ -88,13 +89,11 @@ class PhotoStorage(Construct):
 
     def allow_browser_uploads_from(self, origins: list[str]) -> None:
         """CORS for the presigned POST: only the app's own origin(s), only POST."""
-        if not origins or any("*" in origin for origin in origins):
-            raise ValueError("photo bucket CORS needs explicit origins, never '*'")
         self.bucket.add_cors_rule(
-            allowed_methods=[s3.HttpMethods.POST],
-            allowed_origins=origins,
-            allowed_headers=["Content-Type"],
-            max_age=3000,
+            allowed_methods=[s3.HttpMethods(m) for m in CORS_METHODS],
+            allowed_origins=checked_origins(origins),
+            allowed_headers=list(CORS_ALLOWED_HEADERS),
+            max_age=CORS_MAX_AGE_SECONDS,
         )
 
     def grant_app_photo_access(self, role: iam.IRole) -> None:
@@ -119,10 +118,10 @@ class PhotoStorage(Construct):
             )
         policy = role.node.find_child("DefaultPolicy")
         for prefix, why in (
-            (UPLOADS_PREFIX, "presigns uploads to server-generated keys under uploads/, HEADs them to confirm "
-                             "and deletes a deleted photo's original"),
-            (PROCESSED_PREFIX, "reads any photo's renditions and manifest under processed/ and deletes a "
-                               "deleted photo's objects"),
+            (UPLOADS_PREFIX, f"presigns uploads to server-generated keys under {UPLOADS_PREFIX}, HEADs them "
+                             "to confirm and deletes a deleted photo's original"),
+            (PROCESSED_PREFIX, f"reads any photo's renditions and manifest under {PROCESSED_PREFIX} and "
+                               "deletes a deleted photo's objects"),
         ):
             acknowledge(policy, f"AwsSolutions-IAM5[Resource::{self.nag_object_arn(prefix)}]",
                         f"The clinic app {why}; the wildcard is that prefix only.")

@@ -17,15 +17,43 @@ from pathlib import Path
 from django.core.exceptions import ImproperlyConfigured
 from registry import photo_contract
 
+from clinic import envvars as E
+
 BASE_DIR = Path(__file__).resolve().parent.parent  # clinic_app/
 REPO_DIR = BASE_DIR.parent
 
 
+_TRUE = {"1", "true", "yes", "on"}
+_FALSE = {"0", "false", "no", "off"}
+
+
 def env_bool(name: str, default: bool) -> bool:
+    """Unset or empty -> default; a value outside _TRUE/_FALSE is an error
+    ("ture" must not silently mean False)."""
     value = os.environ.get(name)
     if value is None or value.strip() == "":
         return default
-    return value.strip().lower() in {"1", "true", "yes", "on"}
+    word = value.strip().lower()
+    if word in _TRUE:
+        return True
+    if word in _FALSE:
+        return False
+    raise ImproperlyConfigured(f"{name}={value!r} is not a boolean: use one of 1/0, true/false, yes/no, on/off.")
+
+
+def env_number(name: str, default: float, kind: type = int, *, minimum: float = 0, above: bool = False):
+    """Unset or empty -> default; anything that is not a ``kind`` at or above
+    ``minimum`` (strictly above with ``above``) is an error naming the variable."""
+    value = os.environ.get(name)
+    if value is None or value.strip() == "":
+        return default
+    try:
+        number = kind(value.strip())
+    except ValueError:
+        raise ImproperlyConfigured(f"{name}={value!r} is not {'an integer' if kind is int else 'a number'}.") from None
+    if number != number or number in (float("inf"), float("-inf")) or number < minimum or (above and number == minimum):
+        raise ImproperlyConfigured(f"{name}={value!r} must be {'above' if above else 'at least'} {minimum}.")
+    return number
 
 
 def env_list(name: str, default: list[str] | None = None) -> list[str]:
@@ -35,27 +63,27 @@ def env_list(name: str, default: list[str] | None = None) -> list[str]:
     return [item.strip() for item in value.split(",") if item.strip()]
 
 
-DEBUG = env_bool("DJANGO_DEBUG", False)
-HTTPS = env_bool("CLINIC_HTTPS", True)
+DEBUG = env_bool(E.DEBUG, False)
+HTTPS = env_bool(E.HTTPS, True)
 
 # Under pytest (or manage.py test) an insecure key is acceptable.
 _TESTING = "pytest" in sys.modules or (len(sys.argv) > 1 and sys.argv[1] == "test")
 _INSECURE_KEY = "django-insecure-dev-only-key-do-not-use-in-production"
-SECRET_KEY = os.environ.get("DJANGO_SECRET_KEY", "")
+SECRET_KEY = os.environ.get(E.SECRET_KEY, "")
 if not SECRET_KEY:
-    if DEBUG or _TESTING or env_bool("CLINIC_ALLOW_INSECURE_KEY", False):
+    if DEBUG or _TESTING or env_bool(E.ALLOW_INSECURE_KEY, False):
         SECRET_KEY = _INSECURE_KEY
     else:
         raise ImproperlyConfigured(
-            "DJANGO_SECRET_KEY must be set when DJANGO_DEBUG is off "
-            "(set DJANGO_DEBUG=1 or CLINIC_ALLOW_INSECURE_KEY=1 for local development only)."
+            f"{E.SECRET_KEY} must be set when {E.DEBUG} is off "
+            f"(set {E.DEBUG}=1 or {E.ALLOW_INSECURE_KEY}=1 for local development only)."
         )
 
-ALLOWED_HOSTS = env_list("DJANGO_ALLOWED_HOSTS", ["localhost", "127.0.0.1", "[::1]", "testserver"])
-CSRF_TRUSTED_ORIGINS = env_list("DJANGO_CSRF_TRUSTED_ORIGINS", [])
+ALLOWED_HOSTS = env_list(E.ALLOWED_HOSTS, ["localhost", "127.0.0.1", "[::1]", "testserver"])
+CSRF_TRUSTED_ORIGINS = env_list(E.CSRF_TRUSTED_ORIGINS, [])
 
-DATA_DIR = Path(os.environ.get("CLINIC_DATA_DIR") or (REPO_DIR / ".local" / "data"))
-STATIC_ROOT = Path(os.environ.get("CLINIC_STATIC_ROOT") or (REPO_DIR / ".local" / "static"))
+DATA_DIR = Path(os.environ.get(E.DATA_DIR) or (REPO_DIR / ".local" / "data"))
+STATIC_ROOT = Path(os.environ.get(E.STATIC_ROOT) or (REPO_DIR / ".local" / "static"))
 
 INSTALLED_APPS = [
     "django.contrib.admin",
@@ -106,12 +134,12 @@ TEMPLATES = [
 ]
 
 # --- Database -------------------------------------------------------------
-DATABASE_URL = os.environ.get("DATABASE_URL", "").strip()
+DATABASE_URL = os.environ.get(E.DATABASE_URL, "").strip()
 if DATABASE_URL:
     import dj_database_url
 
     DATABASES = {"default": dj_database_url.parse(DATABASE_URL, conn_max_age=60, conn_health_checks=True)}
-    if os.environ.get("CLINIC_DB_SECRET_ID"):
+    if os.environ.get(E.DB_SECRET_ID):
         # Mode ha: the password comes from the rotating RDS secret at connect time.
         DATABASES["default"]["ENGINE"] = "clinic.pg_secret"
 else:
@@ -164,9 +192,9 @@ AUTHENTICATION_BACKENDS = [
     "registry.auth.ClinicAxesBackend",  # axes.backends.AxesStandaloneBackend
     "django.contrib.auth.backends.ModelBackend",
 ]
-LOGIN_MAX_FAILURES = int(os.environ.get("CLINIC_LOGIN_MAX_FAILURES", "5"))
-LOGIN_MAX_FAILURES_PER_ADDRESS = int(os.environ.get("CLINIC_LOGIN_MAX_FAILURES_PER_ADDRESS", "20"))
-LOGIN_LOCKOUT_SECONDS = int(os.environ.get("CLINIC_LOGIN_LOCKOUT_SECONDS", "900"))
+LOGIN_MAX_FAILURES = env_number(E.LOGIN_MAX_FAILURES, 5, minimum=1)
+LOGIN_MAX_FAILURES_PER_ADDRESS = env_number(E.LOGIN_MAX_FAILURES_PER_ADDRESS, 20, minimum=1)
+LOGIN_LOCKOUT_SECONDS = env_number(E.LOGIN_LOCKOUT_SECONDS, 900, minimum=1)
 AXES_HANDLER = "registry.auth.ClinicAxesHandler"
 AXES_FAILURE_LIMIT = LOGIN_MAX_FAILURES
 AXES_COOLOFF_TIME = timedelta(seconds=LOGIN_LOCKOUT_SECONDS)
@@ -205,7 +233,7 @@ DATE_INPUT_FORMATS = ["%d/%m/%Y", "%Y-%m-%d"]
 STATIC_URL = "/static/"
 # On EC2 nginx serves STATIC_ROOT (after `manage.py collectstatic`). The local
 # run without nginx sets CLINIC_SERVE_STATIC=1 and Django serves the app's files.
-SERVE_STATIC = env_bool("CLINIC_SERVE_STATIC", DEBUG)
+SERVE_STATIC = env_bool(E.SERVE_STATIC, DEBUG)
 STORAGES = {
     "default": {"BACKEND": "django.core.files.storage.FileSystemStorage"},
     "staticfiles": {
@@ -218,24 +246,24 @@ STORAGES = {
 }
 
 # --- Photos / S3 ------------------------------------------------------------
-PHOTO_BUCKET = os.environ.get("CLINIC_PHOTO_BUCKET", "clinic-photos-local")
-AWS_REGION = os.environ.get("AWS_REGION") or os.environ.get("AWS_DEFAULT_REGION") or "us-east-1"
-AWS_ENDPOINT_URL = os.environ.get("AWS_ENDPOINT_URL", "").strip() or None
+PHOTO_BUCKET = os.environ.get(E.PHOTO_BUCKET, "clinic-photos-local")
+AWS_REGION = os.environ.get(E.AWS_REGION) or os.environ.get(E.AWS_DEFAULT_REGION) or "us-east-1"
+AWS_ENDPOINT_URL = os.environ.get(E.AWS_ENDPOINT_URL, "").strip() or None
 PHOTO_MAX_BYTES = photo_contract.MAX_BYTES  # the same limit as the processor
 PHOTO_UPLOAD_EXPIRES = 300  # seconds; presigned POST
 PHOTO_URL_EXPIRES = 600  # seconds; presigned GET for renditions
 PHOTO_PENDING_TIMEOUT = 600  # seconds after which a pending photo is shown as failed
 # Every S3 call on a request path: short timeouts, no retries, and a breaker
 # that fails fast for a while after S3 did not answer (registry.s3).
-S3_CONNECT_TIMEOUT = float(os.environ.get("CLINIC_S3_CONNECT_TIMEOUT", "1"))
-S3_READ_TIMEOUT = float(os.environ.get("CLINIC_S3_READ_TIMEOUT", "2"))
-S3_BREAKER_SECONDS = float(os.environ.get("CLINIC_S3_BREAKER_SECONDS", "15"))
+S3_CONNECT_TIMEOUT = env_number(E.S3_CONNECT_TIMEOUT, 1.0, float, above=True)
+S3_READ_TIMEOUT = env_number(E.S3_READ_TIMEOUT, 2.0, float, above=True)
+S3_BREAKER_SECONDS = env_number(E.S3_BREAKER_SECONDS, 15.0, float, above=True)
 # Photo deletion outbox (registry.outbox): keep sweeping a deleted photo's
 # prefixes until no processor can still write there. The processor skips an
 # original that is gone, so only an invocation that already read it can write
 # after the delete: Lambda's maximum timeout (900 s, also the highest
 # processor_timeout_seconds stacks/config.py accepts) plus a margin.
-PHOTO_DELETE_SETTLE_SECONDS = int(os.environ.get("CLINIC_PHOTO_DELETE_SETTLE_SECONDS", str(900 + 300)))
+PHOTO_DELETE_SETTLE_SECONDS = env_number(E.PHOTO_DELETE_SETTLE_SECONDS, 900 + 300)
 
 
 def _s3_origins() -> list[str]:

@@ -90,77 +90,77 @@ def is_timed_out(photo: Photo) -> bool:
 
 
 def reconcile(photo: Photo) -> Photo:
-    """If the photo is pending, read its manifest; store a final result once."""
+    """If the photo is pending, read its manifest; store a final result once.
+
+    The manifest is parsed by the contract (photo_contract.Manifest), which
+    refuses anything malformed, including a rendition outside this photo's
+    processed/<photo_id>/: such a manifest fails the photo (invalid_manifest).
+    A manifest with a status this contract does not know, one made from another
+    object than this photo's upload, or one ahead of its renditions is not final:
+    the photo stays pending and is polled again."""
     if photo.status != Photo.Status.PENDING:
         return photo
-    manifest = s3.read_manifest(photo.photo_id)
-    if manifest is None:
+    raw = s3.read_manifest(photo.photo_id)
+    if raw is None:
         return photo
-    status = manifest.get("status")
-    renditions = manifest.get("renditions") or {}
-    error = manifest.get("error") or {}
-    foreign = manifest.get("photo_id") not in (None, photo.photo_id)
-    if foreign:
+    try:
+        manifest = contract.Manifest.from_dict(raw)
+    except contract.UnknownStatus:
+        log.warning("manifest with unknown status for photo %s", photo.photo_id)
+        return photo  # not final: keep polling
+    except contract.ManifestError as exc:
+        log.warning("malformed manifest for photo %s: %s", photo.photo_id, exc)
+        return _store(photo, raw, failure=("invalid_manifest", str(exc)))
+    if manifest.photo_id != photo.photo_id:
         log.warning("manifest photo_id mismatch for photo %s", photo.photo_id)
-        status, error = "failed", {"code": "invalid_manifest", "message": "photo_id mismatch"}
-    source = manifest.get("source")
-    if not foreign and isinstance(source, dict) and (source.get("key") != photo.key
-                                     or source.get("bytes") not in (None, photo.size)):
+        return _store(photo, raw, failure=("invalid_manifest", "photo_id mismatch"))
+    if manifest.source.key != photo.key or manifest.source.bytes not in (None, photo.size):
         # Made from another upload under this photo's prefix (only possible where
         # the POST policy is not enforced, e.g. the local S3): not this photo's.
         log.warning("manifest made from another object than photo %s's upload; ignored", photo.photo_id)
         return photo
-    if status == "ok":
-        own = s3.processed_prefix(photo.photo_id)
-        if not isinstance(renditions, dict) or not all(
-            isinstance(renditions.get(n), dict) and renditions[n].get("key") for n in contract.REQUIRED
-        ):
-            status, error = "failed", {"code": "invalid_manifest", "message": "renditions missing"}
-            renditions = {}
-        elif not all(s3.key_belongs_to(renditions[n].get("key") or "", own)
-                     for n in RENDITIONS if isinstance(renditions.get(n), dict)):
-            # a manifest may only point at this photo's own processed/<photo_id>/ objects
-            log.warning("manifest names keys outside processed/<photo_id>/ for photo %s", photo.photo_id)
-            status, error = "failed", {"code": "invalid_manifest", "message": "rendition outside the photo's prefix"}
-            renditions = {}
-        else:
-            # Optional renditions (older manifests have no thumb_hd) are kept when present.
-            renditions = {n: {k: renditions[n].get(k) for k in ("key", "width", "height", "bytes", "content_type")}
-                          for n in RENDITIONS if isinstance(renditions.get(n), dict)}
-            # Pin each rendition's version (versioned bucket): links keep showing
-            # what the processor wrote even if the key is overwritten later.
-            for n in renditions:
-                meta = s3.head(renditions[n]["key"])
-                if meta is None:
-                    return photo  # manifest ahead of its objects (eventual listing): poll again
-                expected = renditions[n].get("bytes")
-                if isinstance(expected, int) and meta.get("ContentLength") not in (None, expected):
-                    # overwritten since the manifest (another processing under this
-                    # prefix): never pin an object the manifest does not describe
-                    log.warning("rendition %s of photo %s differs from its manifest", n, photo.photo_id)
-                    return photo
-                if meta.get("VersionId") and meta["VersionId"] != "null":
-                    renditions[n]["version_id"] = meta["VersionId"]
-    elif status == "failed":
-        renditions = {}
-    else:
-        log.warning("manifest with unknown status for photo %s", photo.photo_id)
-        return photo  # not final: keep polling
-    if not isinstance(error, dict):
-        error = {"code": "", "message": str(error)}
+    if manifest.status == contract.STATUS_FAILED:
+        return _store(photo, raw, failure=(manifest.error.code, manifest.error.message))
+    renditions = _pinned_renditions(photo, manifest)
+    if renditions is None:
+        return photo
+    return _store(photo, raw, renditions=renditions)
+
+
+def _pinned_renditions(photo: Photo, manifest) -> dict | None:
+    """The manifest's renditions, each pinned to its current version (versioned
+    bucket: links keep showing what the processor wrote even if the key is
+    overwritten later); None while an object is missing or differs from the
+    manifest (poll again)."""
+    renditions = {}
+    for name, rendition in manifest.renditions.items():
+        meta = s3.head(rendition.key)
+        if meta is None:
+            return None  # manifest ahead of its objects (eventual listing): poll again
+        if meta.get("ContentLength") not in (None, rendition.bytes):
+            # overwritten since the manifest (another processing under this
+            # prefix): never pin an object the manifest does not describe
+            log.warning("rendition %s of photo %s differs from its manifest", name, photo.photo_id)
+            return None
+        renditions[name] = rendition.to_dict()
+        if meta.get("VersionId") and meta["VersionId"] != "null":
+            renditions[name]["version_id"] = meta["VersionId"]
+    return renditions
+
+
+def _store(photo: Photo, raw: dict, *, renditions: dict | None = None,
+           failure: tuple[str, str] | None = None) -> Photo:
+    """Store the final result once (conditional update: two pollers may race)."""
     fields = {
-        "status": Photo.Status.OK if status == "ok" else Photo.Status.FAILED,
-        "renditions": renditions if status == "ok" else {},
-        "error_code": "" if status == "ok" else str(error.get("code") or "")[:50],
-        "error_message": "" if status == "ok" else str(error.get("message") or "")[:500],
-        "manifest": manifest,
+        "status": Photo.Status.FAILED if failure else Photo.Status.OK,
+        "renditions": {} if failure else renditions,
+        "error_code": failure[0][:50] if failure else "",
+        "error_message": failure[1][:500] if failure else "",
+        "manifest": raw,
         "processed_at": timezone.now(),
     }
-    if status == "ok":  # keep only well-formed rendition entries the app knows
-        fields["renditions"] = {n: v for n, v in renditions.items() if n in RENDITIONS and isinstance(v, dict)}
-    else:
+    if failure:
         fields["is_primary"] = False  # a failed photo is never the principal one
-    # conditional update: stored once even if two pollers race
     Photo.objects.filter(pk=photo.pk, status=Photo.Status.PENDING).update(**fields)
     ensure_primary(photo.animal_id)
     photo.refresh_from_db()
@@ -204,7 +204,7 @@ def confirm_upload(*, animal, photo_id: str, key: str, original_name: str, user)
     content_type = (meta.get("ContentType") or "").lower()
     if size < 1 or size > settings.PHOTO_MAX_BYTES:
         s3.delete(key)
-        raise UploadRefused("A foto deve ter entre 1 byte e 25 MB.")
+        raise UploadRefused(s3.SIZE_RANGE_TEXT)
     if not content_type.startswith("image/"):
         s3.delete(key)
         raise UploadRefused("O arquivo enviado não é uma imagem.")

@@ -1,9 +1,8 @@
 """S3 access for photos: presigned POST/GET, HEAD, manifest reading.
 
-Keys (the photo-processor contract):
-  uploads/<photo_id>/<name>            original, written by the browser
-  processed/<photo_id>/manifest.json   written LAST by the processor
-  rendition keys                       always taken from the manifest
+Keys and the manifest's shape are the photo contract's (photo_contract.py:
+upload_key, processed_prefix, manifest_key, Manifest); rendition keys are always
+taken from the manifest.
 """
 
 from __future__ import annotations
@@ -36,12 +35,15 @@ ERROR_MESSAGES = {
     contract.UNSUPPORTED: f"Formato não suportado: envie uma foto {ACCEPTED_TEXT}.",
     contract.CORRUPT: "O arquivo está corrompido ou incompleto. Envie de novo a partir da foto original.",
     contract.TOO_LARGE: (f"A imagem é grande demais para ser processada (máximo de "
-                         f"{contract.MAX_BYTES // 2**20} MB e {contract.MAX_PIXELS // 10**6} megapixels)."),
+                         f"{contract.MAX_MEGABYTES} MB e {contract.MAX_MEGAPIXELS} megapixels)."),
     "timeout": "O processamento da foto está demorando mais que o esperado. Tente enviar de novo.",
     # set by the local stack (local/consistency.py LOST_CODE) when an original never reached its disk
     "lost": "O arquivo desta foto se perdeu antes de ser gravado. Exclua esta foto e envie-a de novo.",
 }
 GENERIC_ERROR = "Não foi possível processar a foto."
+# The byte limit as the app says it (the presign answer and the confirm check).
+TOO_BIG_TEXT = f"A foto deve ter no máximo {contract.MAX_MEGABYTES} MB."
+SIZE_RANGE_TEXT = f"A foto deve ter entre 1 byte e {contract.MAX_MEGABYTES} MB."
 
 
 def error_message(code: str | None) -> str:
@@ -200,32 +202,14 @@ def sanitise_filename(name: str) -> str:
 
 
 def upload_key(photo_id: str, filename: str) -> str:
-    return f"{upload_prefix(photo_id)}{sanitise_filename(filename)}"
+    return contract.upload_key(photo_id, sanitise_filename(filename))
 
 
-def manifest_key(photo_id: str) -> str:
-    return f"{processed_prefix(photo_id)}manifest.json"
-
-
-UPLOADS = "uploads/"
-PROCESSED = "processed/"
-_SAFE_KEY_TAIL = re.compile(r"[A-Za-z0-9._-]{1,200}")
-
-
-def upload_prefix(photo_id: str) -> str:
-    return f"{UPLOADS}{photo_id}/"
-
-
-def processed_prefix(photo_id: str) -> str:
-    return f"{PROCESSED}{photo_id}/"
-
-
-def key_belongs_to(key, prefix: str) -> bool:
-    """True only for ``<prefix><one safe name>``: no other photo's prefix, no
-    '..', no sub-folders, no odd characters, whatever a manifest says."""
-    if not isinstance(key, str) or not key.startswith(prefix):
-        return False
-    return bool(_SAFE_KEY_TAIL.fullmatch(key[len(prefix):])) and key[len(prefix):] not in (".", "..")
+# Key layout and confinement: the contract's, never restated here.
+upload_prefix = contract.upload_prefix
+processed_prefix = contract.processed_prefix
+manifest_key = contract.manifest_key
+key_belongs_to = contract.key_belongs_to
 
 
 def presigned_post(key: str, content_type: str) -> dict:

@@ -388,7 +388,7 @@ def photo_presign(request, pk: int):
     if size < 1:
         return _json_error("O arquivo está vazio.")
     if size > settings.PHOTO_MAX_BYTES:
-        return _json_error("A foto deve ter no máximo 25 MB.")
+        return _json_error(s3.TOO_BIG_TEXT)
     photo_id = uuid.uuid4().hex
     key = s3.upload_key(photo_id, filename)
     try:

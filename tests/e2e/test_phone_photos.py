@@ -299,3 +299,24 @@ def test_a_failed_confirm_is_retried_without_uploading_again(local_stack, phone,
     failed.locator("button.photo-retry").click()
     page.locator('#photo-gallery .photo-card[data-photo-status="ok"]').wait_for(timeout=60_000)
     assert len(s3_posts) == 1 and cards(page).count() == 1
+
+
+def test_a_file_over_the_limit_is_refused_in_the_page_with_the_contracts_figure(local_stack, phone, tmp_path):
+    """photos.js reads the limit from the server (data-max-bytes = photo_contract.MAX_BYTES)
+    and says it in MB; nothing is sent to S3."""
+    from lambda_src import photo_contract
+
+    page = phone
+    sign_in_and_make_animal(page, local_stack, "Grande")
+    posts = []
+    page.on("request", lambda r: posts.append(r.url) if r.method == "POST" and "presign" in r.url else None)
+    big = tmp_path / "grande.jpg"
+    with big.open("wb") as f:
+        f.write(pf.plain_jpeg(size=(64, 48)))
+        f.truncate(photo_contract.MAX_BYTES + 1)
+    page.set_input_files("#photo-input", str(big))
+    failed = page.locator('#photo-gallery .photo-card[data-photo-status="upload-failed"]')
+    failed.wait_for()
+    assert failed.locator(".photo-state").inner_text() == \
+        f"A foto deve ter no máximo {photo_contract.MAX_MEGABYTES} MB."
+    assert posts == []

@@ -3,14 +3,10 @@
 from __future__ import annotations
 
 import shutil
-import sys
 
 import pytest
 
-from .conftest import REPO
-
-sys.path.insert(0, str(REPO / "scripts"))
-import architecture_diagram  # noqa: E402
+from scripts import architecture_diagram  # noqa: E402
 
 
 def test_every_resource_kind_in_the_diagram_exists_in_the_template(template_json):

@@ -15,10 +15,9 @@ from pathlib import Path
 
 import pytest
 
-from .conftest import REPO, actions_of, only, policy_of_role, resources_of, synth
+from scripts import template_snapshot  # noqa: E402
 
-sys.path.insert(0, str(REPO / "scripts"))
-import template_snapshot  # noqa: E402
+from .conftest import REPO, actions_of, only, policy_of_role, resources_of, synth
 
 HA = {"clinic.mode": "ha"}
 SNAPSHOT = "ClinicStack-ha.template.json"

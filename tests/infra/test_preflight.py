@@ -8,19 +8,14 @@ GetAccountSettings, and Service Quotas values other than the defaults.
 from __future__ import annotations
 
 import dataclasses
-import sys
 
 import boto3
 import pytest
 from botocore.stub import Stubber
 from moto import mock_aws
 
+from scripts import preflight  # noqa: E402
 from stacks.config import ClinicConfig
-
-from .conftest import REPO
-
-sys.path.insert(0, str(REPO / "scripts"))
-import preflight  # noqa: E402
 
 REGION = "us-east-1"  # moto maps us-east-1e to use1-az3, a zone VPC origins do not support
 

@@ -6,12 +6,8 @@ When this fails on purpose, run `make snapshot` and commit tests/snapshots/.
 from __future__ import annotations
 
 import json
-import sys
 
-from .conftest import REPO
-
-sys.path.insert(0, str(REPO / "scripts"))
-import template_snapshot  # noqa: E402
+from scripts import template_snapshot  # noqa: E402
 
 
 def test_synthesized_template_matches_the_reviewed_snapshot(cdk_out):

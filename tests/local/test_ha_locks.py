@@ -17,7 +17,6 @@ from pathlib import Path
 import pytest
 
 REPO = Path(__file__).resolve().parents[2]
-sys.path.insert(0, str(REPO))
 from local.pg import throwaway_postgres, why_unavailable  # noqa: E402
 
 MANAGE = REPO / "clinic_app" / "manage.py"

@@ -22,7 +22,6 @@ from pathlib import Path
 import pytest
 
 REPO = Path(__file__).resolve().parents[2]
-sys.path.insert(0, str(REPO))
 from local.ha_load import run_load  # noqa: E402
 from local.pg import why_unavailable  # noqa: E402
 from tests.local.stack import alive, descendants  # noqa: E402

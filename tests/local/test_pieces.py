@@ -71,7 +71,7 @@ def test_worker_retries_a_raising_handler_then_drops_it_like_lambda_async():
     sqs = FakeSQS()
     assert worker.handle_message(_message(1), boom, sqs, "q") == "retry"
     assert sqs.delayed == [("r", worker.RETRY_DELAY_SECONDS)] and not sqs.deleted
-    assert worker.handle_message(_message(worker.MAX_ATTEMPTS), boom, sqs, "q") == "dropped"
+    assert worker.handle_message(_message(worker.max_attempts()), boom, sqs, "q") == "dropped"
     assert sqs.deleted == ["r"]
 
 

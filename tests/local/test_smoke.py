@@ -65,8 +65,7 @@ def test_smoke_passes_every_step_and_leaves_nothing_behind(stack):
 def test_operator_clean_up_removes_every_version(stack):
     """On AWS the instance may not delete objects: smoke removes the test photo's
     versions with the operator's credentials (stack mode, or --bucket)."""
-    sys.path.insert(0, str(REPO / "scripts"))
-    import smoke
+    from scripts import smoke
 
     s3, _ = clients(stack.endpoint)
     photo_id = "0" * 32

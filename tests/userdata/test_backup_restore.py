@@ -14,6 +14,8 @@ import boto3
 import pytest
 from moto import mock_aws
 
+from lambda_src.photo_contract import BACKUPS_PREFIX
+
 SCRIPT = Path(__file__).resolve().parents[2] / "ec2_userdata" / "clinic_dbbackup.py"
 BUCKET = "clinic-photos-test"
 REGION = "sa-east-1"
@@ -46,6 +48,7 @@ def count(db: Path, table: str = "visits") -> int:
 def s3(monkeypatch):
     for var in ("AWS_ENDPOINT_URL", "AWS_PROFILE", "CLINIC_BACKUP_BUCKET", "CLINIC_BACKUP_PREFIX", "CLINIC_DATA_DIR"):
         monkeypatch.delenv(var, raising=False)
+    monkeypatch.setenv("CLINIC_BACKUP_PREFIX", BACKUPS_PREFIX)  # what the installer writes, from the stack
     monkeypatch.setenv("AWS_ACCESS_KEY_ID", "testing")
     monkeypatch.setenv("AWS_SECRET_ACCESS_KEY", "testing")
     monkeypatch.setenv("AWS_REGION", REGION)
@@ -171,9 +174,19 @@ def test_restore_by_key_and_custom_prefix(s3, live_db, capsys):
     assert count(live_db) == 20000
 
 
+@pytest.mark.parametrize("command", [["backup", "--db", "x.sqlite3"], ["list"], ["restore", "--latest"]])
+def test_no_prefix_no_default(s3, monkeypatch, capsys, command):
+    """The prefix is the stack's (clinic.env, from the installer's --backup-prefix): without it the
+    tool refuses to guess one that IAM might not allow."""
+    monkeypatch.delenv("CLINIC_BACKUP_PREFIX")
+    with pytest.raises(SystemExit) as exc:
+        run(*command, "--bucket", BUCKET)
+    assert exc.value.code == 2 and "--prefix" in capsys.readouterr().err
+
+
 def test_restore_refuses_a_corrupt_backup(s3, live_db, capsys):
     s3.put_object(
-        Bucket=BUCKET, Key="backups/clinic-29990101T000000Z.sqlite3.gz", Body=gzip.compress(b"not sqlite" * 100)
+        Bucket=BUCKET, Key=f"{BACKUPS_PREFIX}clinic-29990101T000000Z.sqlite3.gz", Body=gzip.compress(b"not sqlite" * 100)
     )
     rows = count(live_db)
     assert run("restore", "--latest", "--yes", "--no-systemd", "--db", str(live_db), "--bucket", BUCKET) == 1

@@ -26,10 +26,8 @@ from pathlib import Path
 import pytest
 
 REPO = Path(__file__).resolve().parents[2]
-sys.path.insert(0, str(REPO / "scripts"))
-import build_app_artifact  # noqa: E402
-
-sys.path.insert(0, str(REPO))
+from lambda_src.photo_contract import BACKUPS_PREFIX  # noqa: E402  - what the stack passes as --backup-prefix
+from scripts import build_app_artifact  # noqa: E402
 from stacks.clinic_server import ORIGIN_PEERS  # noqa: E402  - what the stack passes the installer
 
 INSTALLER = REPO / "ec2_userdata" / "install_clinic.sh"
@@ -163,7 +161,8 @@ class Install:
             "bash", str(INSTALLER),
             "--root", str(self.root), "--release", str(self.release), "--data-dir", str(self.data),
             "--python", sys.executable, "--no-systemd", "--skip-user", "--no-packages",
-            "--bucket", "clinic-photos-test", "--region", REGION, "--allowed-hosts", HOST,
+            "--bucket", "clinic-photos-test", "--backup-prefix", BACKUPS_PREFIX,
+            "--region", REGION, "--allowed-hosts", HOST,
             "--secret-key-secret-id", secret_key_id or self.env["TEST_SECRET_KEY_ARN"],
             "--admin-secret-id", self.env["TEST_ADMIN_ARN"],
             "--http-port", str(self.http_port),

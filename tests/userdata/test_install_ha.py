@@ -15,13 +15,11 @@ from __future__ import annotations
 import json
 import os
 import subprocess
-import sys
 from pathlib import Path
 
 import pytest
 
 REPO = Path(__file__).resolve().parents[2]
-sys.path.insert(0, str(REPO))
 from local.pg import throwaway_postgres, why_unavailable  # noqa: E402
 from tests.userdata.test_install_clinic import (  # noqa: E402,F401  (fixtures)
     REGION,

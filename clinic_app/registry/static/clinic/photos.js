@@ -32,9 +32,12 @@
     deleted: "Esta foto foi excluída.",
     format: "Formato não suportado: envie uma foto " + FORMATS + ".",
     empty: "O arquivo está vazio.",
-    big: "A foto deve ter no máximo 25 MB.",
+    big: "",  // set below from the server's limit (data-max-bytes, photo_contract.MAX_BYTES)
     unexpected: "Erro inesperado. Tente de novo."
   };
+  // The byte limit comes from the server (data-max-bytes = photo_contract.MAX_BYTES), never restated here.
+  var MAX_BYTES = uploader ? parseInt(uploader.getAttribute("data-max-bytes"), 10) : 0;
+  MSG.big = "A foto deve ter no máximo " + Math.floor(MAX_BYTES / (1024 * 1024)) + " MB.";
   var sessionGone = false;
 
   function csrfToken() {
@@ -212,7 +215,7 @@
     var file = item.file;
     var card = item.card;
     var bar = card.querySelector(".photo-progress");
-    var maxBytes = parseInt(uploader.getAttribute("data-max-bytes"), 10);
+    var maxBytes = MAX_BYTES;
     var type = typeOf(file);
     function fail(err) {
       bar.hidden = true;
