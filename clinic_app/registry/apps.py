@@ -1,7 +1,14 @@
 from django.apps import AppConfig
+from django.db.backends.signals import connection_created
 
 
 class RegistryConfig(AppConfig):
     name = "registry"
     verbose_name = "Cadastro"
     default_auto_field = "django.db.models.BigAutoField"
+
+    def ready(self):
+        from . import checks, search_index  # noqa: F401 - registers the system checks
+
+        connection_created.connect(search_index.register_sqlite_functions,
+                                   dispatch_uid="registry.search_index.fold")

@@ -89,14 +89,15 @@ def _url_pattern(name: str):
     return reverse(name, args=[987654321]).replace("987654321", "{}")
 
 
-def _animal_rows(animals) -> list[dict]:
+def _animal_rows(animals, result=None) -> list[dict]:
     animal_url, tutor_url = _url_pattern("animal_detail"), _url_pattern("tutor_detail")
     rows = []
     for animal in animals:
         primary = animal.primary_photos[0] if animal.primary_photos else None
         rows.append({"animal": animal, "photo": primary,
                      "url": animal_url.format(animal.pk), "tutor_url": tutor_url.format(animal.tutor_id),
-                     "thumb_url": photos.rendition_url(primary, "thumb") if primary else None})
+                     "thumb_url": photos.rendition_url(primary, "thumb") if primary else None,
+                     "why": search.explain_animal(result, animal) if result else []})
     return rows
 
 
@@ -104,17 +105,22 @@ def _animal_rows(animals) -> list[dict]:
 @require_GET
 def animal_list(request):
     form, params = _search_params(request)
-    qs = search.animal_queryset(params["q"], params["species"], params["active"])
-    paginator = search.DeferredJoinPaginator(qs, params["per_page"], load=search.with_list_relations,
-                                             probe=bool(params["q"]))
-    page = paginator.get_page(request.GET.get("page"))
-    rows = _animal_rows(page.object_list)
+    result = search.search_animals(params["q"], params["species"], params["active"]) if params["q"] else None
+    if result is not None:  # ranked ids from the search index; this page's rows in one query
+        page = Paginator(result.ids, params["per_page"]).get_page(request.GET.get("page"))
+        page.object_list = search.ordered(search.with_list_relations(Animal.objects.all()), list(page.object_list))
+    else:
+        qs = search.animal_queryset(params["species"], params["active"])
+        page = search.DeferredJoinPaginator(qs, params["per_page"], load=search.with_list_relations,
+                                            probe=False).get_page(request.GET.get("page"))
+    rows = _animal_rows(page.object_list, result)
     query = {k: v for k, v in request.GET.items() if k != "page" and v}
     return render(request, "registry/animal_list.html", {
         "form": form, "page": page, "rows": rows, "params": params,
         "species_choices": Animal.Species.choices, "active_choices": AnimalSearchForm.ACTIVE_CHOICES,
         "per_page_choices": AnimalSearchForm.PER_PAGE_CHOICES,
         "query": urlencode(query), "export_query": urlencode({k: v for k, v in query.items() if k != "per_page"}),
+        "result": result, "archived_query": urlencode({**query, "active": "0"}),
     })
 
 
@@ -135,7 +141,6 @@ class _Echo:
 @require_GET
 def animal_export(request):
     _form, params = _search_params(request)
-    qs = search.animal_queryset(params["q"], params["species"], params["active"]).select_related("tutor")
     header = ["ID", "Nome", "Espécie", "Raça", "Sexo", "Castrado", "Data de nascimento", "Nascimento estimado",
               "Pelagem/marcas", "Microchip", "Peso (kg)", "Ativo", "Óbito", "Data do óbito", "Tutor",
               "CPF do tutor", "Telefone", "Outro telefone", "E-mail", "Cidade", "UF", "Cadastrado em"]
@@ -150,7 +155,7 @@ def animal_export(request):
         yield "\ufeff"  # BOM so spreadsheet software reads UTF-8
         writer = csv.writer(_Echo(), delimiter=";")
         yield writer.writerow(header)
-        for a in qs.iterator(chunk_size=2000):
+        for a in search.export_animals(params["q"], params["species"], params["active"]):
             t = a.tutor
             yield writer.writerow([_csv_safe(x) for x in [
                 a.pk, a.name, species.get(a.species, a.species), a.breed, sexes.get(a.sex, a.sex), yes(a.neutered),
@@ -179,8 +184,11 @@ def _tutor_from_param(request):
 def _tutor_picker(request, template_ctx: dict):
     form = TutorSearchForm(request.GET or None)
     q = form.cleaned_data.get("q", "") if form.is_valid() else ""
-    tutors = Tutor.objects.filter(search.tutor_q(q)).order_by("search_name", "id")[:30] if q else []
-    template_ctx.update({"picker_form": form, "picker_results": tutors, "picker_q": q})
+    result = search.search_tutors(q, limit=30) if q else None
+    tutors = search.ordered(Tutor.objects.all(), result.ids) if result else []
+    for t in tutors:
+        t.why = search.explain_tutor(result, t)
+    template_ctx.update({"picker_form": form, "picker_results": tutors, "picker_q": q, "result": result})
     return render(request, "registry/tutor_picker.html", template_ctx)
 
 
@@ -266,12 +274,17 @@ def animal_archive(request, pk: int):
 def tutor_list(request):
     form = TutorSearchForm(request.GET or None)
     q = form.cleaned_data.get("q", "") if form.is_valid() else ""
-    qs = Tutor.objects.all()
-    if q:
-        qs = qs.filter(search.tutor_q(q))
-    page = Paginator(qs.order_by("search_name", "id"), 25).get_page(request.GET.get("page"))
+    result = search.search_tutors(q) if q else None
+    if result is not None:
+        page = Paginator(result.ids, 25).get_page(request.GET.get("page"))
+        page.object_list = search.ordered(Tutor.objects.all(), list(page.object_list))
+        for t in page.object_list:
+            t.why = search.explain_tutor(result, t)
+    else:
+        page = Paginator(Tutor.objects.order_by("search_name", "id"), 25).get_page(request.GET.get("page"))
     query = urlencode({"q": q}) if q else ""
-    return render(request, "registry/tutor_list.html", {"form": form, "page": page, "query": query})
+    return render(request, "registry/tutor_list.html", {"form": form, "page": page, "query": query,
+                                                        "result": result})
 
 
 @perm("add_tutor")
