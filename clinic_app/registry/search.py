@@ -91,8 +91,11 @@ def parse(q: str) -> list[Term]:
         if not token:
             continue
         if "@" in token:
+            # The index is probed with the part before "@" (a shared domain's trigrams are in
+            # most documents and would make the probe slow); the whole address filters the rows.
             text = fold(token)
-            terms.append(Term("email", text, (text,)))
+            local = text.split("@", 1)[0]
+            terms.append(Term("email", text, (local if len(local) >= 3 else text,)))
         elif _NUMERIC.match(token) and only_digits(token):
             digits = only_digits(token)
             terms.append(Term("digits", digits, _phone_alternatives(digits)))
@@ -202,6 +205,9 @@ def _short_filters(spec: _Spec, terms: list[Term], col) -> tuple[list[str], list
     """1-2 character terms: a word prefix in the names, or a substring of the identifiers."""
     where, params = [], []
     for term in terms:
+        if term.kind == "email" and term.alternatives != (term.text,):
+            where.append(f"{col('ident')} LIKE %s ESCAPE '\\'")
+            params.append("%" + like_escape(term.text) + "%")
         if term.indexable:
             continue
         if term.kind == "name":
@@ -214,7 +220,7 @@ def _short_filters(spec: _Spec, terms: list[Term], col) -> tuple[list[str], list
 
 
 def _run_index(spec: _Spec, groups: list[list[tuple[str, ...]]], short: list[Term], filters: tuple[str, list],
-               limit: int, q_text: str) -> list[tuple]:
+               limit: int, q_text: str, emails: tuple[Term, ...] = ()) -> list[tuple]:
     """Rows (id, name, second, ident) matching every group (a group matches when one of
     its variants matches; a variant when all its substrings occur), best first."""
     fwhere, fparams = filters
@@ -227,7 +233,7 @@ def _run_index(spec: _Spec, groups: list[list[tuple[str, ...]]], short: list[Ter
         match = " AND ".join(
             "(" + " OR ".join("(" + " AND ".join(fts_string(p) for p in v) + ")" for v in group) + ")"
             for group in groups)
-        swhere, sparams = _short_filters(spec, short, col)
+        swhere, sparams = _short_filters(spec, [*short, *emails], col)
         w = ", ".join(str(x) for x in spec.weights)
         sql = (f"SELECT f.rowid, f.name, f.{spec.second}, f.ident FROM {doc} f "
                f"JOIN {spec.table} {spec.alias} ON {spec.alias}.id = f.rowid "
@@ -247,7 +253,7 @@ def _run_index(spec: _Spec, groups: list[list[tuple[str, ...]]], short: list[Ter
                 ors.append("(" + " AND ".join("s.doc LIKE %s" for _ in v) + ")")
                 params.extend("%" + like_escape(p) + "%" for p in v)
             where.append("(" + " OR ".join(ors) + ")")
-        swhere, sparams = _short_filters(spec, short, col)
+        swhere, sparams = _short_filters(spec, [*short, *emails], col)
         a, b, c = spec.weights
         sql = (f"SELECT s.id, s.name, s.{spec.second}, s.ident FROM {doc} s "
                f"JOIN {spec.table} {spec.alias} ON {spec.alias}.id = s.id WHERE "
@@ -303,7 +309,7 @@ def _search(spec: _Spec, q: str, filters: tuple[str, list], limit: int) -> Searc
     q_text = " ".join(t.text for t in terms)
     if long_terms:
         rows = _run_index(spec, [[(a,) for a in t.alternatives] for t in long_terms], short, filters,
-                          limit + 1, q_text)
+                          limit + 1, q_text, tuple(t for t in long_terms if t.kind == "email"))
     else:
         rows = _prefix_ids(spec, fold(q), filters, limit + 1)
     result.truncated = len(rows) > limit
@@ -316,9 +322,27 @@ def _search(spec: _Spec, q: str, filters: tuple[str, list], limit: int) -> Searc
     return result
 
 
+def _term_exists(spec: _Spec, text: str) -> bool:
+    """Does any document contain `text`? (one index probe, no ranking)"""
+    if connection.vendor == "sqlite":
+        sql, param = f"SELECT 1 FROM {spec.doc_sqlite} WHERE {spec.doc_sqlite} MATCH %s LIMIT 1", fts_string(text)
+    else:
+        sql, param = f"SELECT 1 FROM {spec.doc_pg} s WHERE s.doc LIKE %s ESCAPE '\\' LIMIT 1", \
+            "%" + like_escape(text) + "%"
+    with connection.cursor() as cursor:
+        cursor.execute(sql, [param])
+        return cursor.fetchone() is not None
+
+
 def _fuzzy(spec: _Spec, long_terms: list[Term], short: list[Term], filters, q_text: str) -> list[tuple]:
-    groups = [typo_variants(t.text) if t.kind == "name" else [(a,) for a in t.alternatives] for t in long_terms]
-    candidates = _run_index(spec, groups, short, filters, FUZZY_CANDIDATES, q_text)
+    # Only the words found nowhere are taken as typos: the others stay exact, which
+    # keeps the candidate set small ("Tohr Silva": every Silva whose animal is near "tohr").
+    groups = [typo_variants(t.text) if t.kind == "name" and allowed_edits(t.text) and not _term_exists(spec, t.text)
+              else [(a,) for a in t.alternatives] for t in long_terms]
+    if all(len(g) == 1 for g in groups):
+        return []
+    candidates = _run_index(spec, groups, short, filters, FUZZY_CANDIDATES, q_text,
+                            tuple(t for t in long_terms if t.kind == "email"))
     names = [t.text for t in long_terms if t.kind == "name"]
     kept = [r for r in candidates if all(_close(n, f"{r[1]} {r[2]}") for n in names)]
     return kept[:FUZZY_RESULTS]
