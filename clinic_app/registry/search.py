@@ -46,6 +46,7 @@ MAX_RESULTS = 1000      # ranked ids kept per search (the list paginates over th
 EXPORT_MAX_RESULTS = 200_000
 FUZZY_CANDIDATES = 300  # index candidates verified by edit distance
 FUZZY_RESULTS = 25
+BROAD_MATCHES = 5000    # SQLite: above this many matches, newest first instead of bm25
 MAX_TERMS = 8
 
 
@@ -235,10 +236,18 @@ def _run_index(spec: _Spec, groups: list[list[tuple[str, ...]]], short: list[Ter
             for group in groups)
         swhere, sparams = _short_filters(spec, [*short, *emails], col)
         w = ", ".join(str(x) for x in spec.weights)
+        with connection.cursor() as cursor:  # how broad? (reads at most BROAD_MATCHES doclist entries)
+            cursor.execute(f"SELECT count(*) FROM (SELECT 1 FROM {doc} WHERE {doc} MATCH %s LIMIT %s)",
+                           [match, BROAD_MATCHES + 1])
+            broad = cursor.fetchone()[0] > BROAD_MATCHES
+        # A broad query (one common surname) would rank tens of thousands of rows: the most
+        # recently registered come first instead, read in rowid order until the page is full.
+        order = ("f.rowid DESC" if broad else
+                 f"bm25({doc}, {w}), {spec.alias}.search_name, {spec.alias}.id")
         sql = (f"SELECT f.rowid, f.name, f.{spec.second}, f.ident FROM {doc} f "
                f"JOIN {spec.table} {spec.alias} ON {spec.alias}.id = f.rowid "
                f"WHERE {doc} MATCH %s" + "".join(f" AND {x}" for x in fwhere + swhere)
-               + f" ORDER BY bm25({doc}, {w}), {spec.alias}.search_name, {spec.alias}.id LIMIT %s")
+               + f" ORDER BY {order} LIMIT %s")
         params = [match, *fparams, *sparams, limit]
     else:
         doc = spec.doc_pg

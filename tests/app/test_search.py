@@ -296,3 +296,14 @@ def test_sqlite_writes_without_the_fold_function_fail_loudly(clinic):
     with pytest.raises(sqlite3.OperationalError, match="clinic_fold"):
         plain.execute("UPDATE registry_animal SET name = 'Outro' WHERE name = 'Thor'")
     plain.close()
+
+
+@pytest.mark.skipif(connection.vendor != "sqlite", reason="the broad-query order is SQLite's")
+def test_broad_queries_list_the_newest_first(make_tutor, monkeypatch):
+    monkeypatch.setattr(search, "BROAD_MATCHES", 3)
+    tutor = make_tutor(name="Ana Silva")
+    for name in ("Silvano", "Silvestre", "Bidu", "Nina", "Mel"):
+        Animal.objects.create(name=name, species="dog", tutor=tutor)
+    assert found("silva") == ["Mel", "Nina", "Bidu", "Silvestre", "Silvano"]   # 5 > 3 matches: newest first
+    monkeypatch.setattr(search, "BROAD_MATCHES", 10)
+    assert found("silva")[0] == "Silvano"                      # ranked: the name weighs most
