@@ -167,7 +167,10 @@ def typo_variants(term: str) -> list[tuple[str, ...]]:
                 parts = tuple(p for p in (term[:i], term[i + 1:j], term[j + 1:]) if len(p) >= 3)
                 if parts:
                     out.append(parts)
-    return list(dict.fromkeys(v for v in out if all(len(p) >= 3 for p in v)))
+    # Each variant must keep most of the word: a lone 3-letter piece of a long word
+    # ("coa" of "pipcoa") would fetch a large share of the index for little recall.
+    keep = max(3, n - 1 - allowed_edits(term))
+    return list(dict.fromkeys(v for v in out if all(len(p) >= 3 for p in v) and sum(map(len, v)) >= keep))
 
 
 def _close(term: str, text: str) -> bool:
@@ -221,7 +224,7 @@ def _short_filters(spec: _Spec, terms: list[Term], col) -> tuple[list[str], list
 
 
 def _run_index(spec: _Spec, groups: list[list[tuple[str, ...]]], short: list[Term], filters: tuple[str, list],
-               limit: int, q_text: str, emails: tuple[Term, ...] = ()) -> list[tuple]:
+               limit: int, q_text: str, emails: tuple[Term, ...] = (), always_rank: bool = False) -> list[tuple]:
     """Rows (id, name, second, ident) matching every group (a group matches when one of
     its variants matches; a variant when all its substrings occur), best first."""
     fwhere, fparams = filters
@@ -236,10 +239,12 @@ def _run_index(spec: _Spec, groups: list[list[tuple[str, ...]]], short: list[Ter
             for group in groups)
         swhere, sparams = _short_filters(spec, [*short, *emails], col)
         w = ", ".join(str(x) for x in spec.weights)
-        with connection.cursor() as cursor:  # how broad? (reads at most BROAD_MATCHES doclist entries)
-            cursor.execute(f"SELECT count(*) FROM (SELECT 1 FROM {doc} WHERE {doc} MATCH %s LIMIT %s)",
-                           [match, BROAD_MATCHES + 1])
-            broad = cursor.fetchone()[0] > BROAD_MATCHES
+        broad = False
+        if not always_rank:
+            with connection.cursor() as cursor:  # how broad? (reads at most BROAD_MATCHES doclist entries)
+                cursor.execute(f"SELECT count(*) FROM (SELECT 1 FROM {doc} WHERE {doc} MATCH %s LIMIT %s)",
+                               [match, BROAD_MATCHES + 1])
+                broad = cursor.fetchone()[0] > BROAD_MATCHES
         # A broad query (one common surname) would rank tens of thousands of rows: the most
         # recently registered come first instead, read in rowid order until the page is full.
         order = ("f.rowid DESC" if broad else
@@ -351,7 +356,7 @@ def _fuzzy(spec: _Spec, long_terms: list[Term], short: list[Term], filters, q_te
     if all(len(g) == 1 for g in groups):
         return []
     candidates = _run_index(spec, groups, short, filters, FUZZY_CANDIDATES, q_text,
-                            tuple(t for t in long_terms if t.kind == "email"))
+                            tuple(t for t in long_terms if t.kind == "email"), always_rank=True)
     names = [t.text for t in long_terms if t.kind == "name"]
     kept = [r for r in candidates if all(_close(n, f"{r[1]} {r[2]}") for n in names)]
     return kept[:FUZZY_RESULTS]
