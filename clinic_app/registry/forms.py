@@ -32,6 +32,8 @@ class TutorForm(forms.ModelForm):
                                       widget=forms.TextInput(attrs={"inputmode": "tel"}))
     cep = forms.CharField(label="CEP", required=False, max_length=10,
                           widget=forms.TextInput(attrs={"placeholder": "00000-000", "inputmode": "numeric"}))
+    # Shown only when likely duplicates were found (views.tutor_create).
+    not_duplicate = forms.BooleanField(label="É outra pessoa: cadastrar mesmo assim", required=False)
 
     class Meta:
         model = Tutor

@@ -22,7 +22,7 @@ from django.utils import timezone
 from django.views.decorators.cache import never_cache
 from django.views.decorators.http import require_GET, require_POST
 
-from . import audit, photos, s3, search, throttle
+from . import audit, duplicates, photos, s3, search, throttle
 from .forms import (
     AnimalForm,
     AnimalSearchForm,
@@ -31,7 +31,7 @@ from .forms import (
     TutorSearchForm,
 )
 from .models import Animal, AuditEntry, Photo, Tutor
-from .validators import format_cpf, format_phone
+from .validators import format_cpf, format_phone, normalise_cpf
 
 log = logging.getLogger(__name__)
 
@@ -291,7 +291,8 @@ def tutor_list(request):
 def tutor_create(request):
     if request.method == "POST":
         form = TutorForm(request.POST)
-        if form.is_valid():
+        dups = duplicates.find(form.cleaned_data) if form.is_valid() else []
+        if form.is_valid() and (not dups or form.cleaned_data["not_duplicate"]):
             with transaction.atomic():
                 tutor = form.save(commit=False)
                 tutor.created_by = tutor.updated_by = request.user
@@ -299,9 +300,22 @@ def tutor_create(request):
                 audit.record(tutor, AuditEntry.Action.CREATE, request.user, new=tutor.name)
             messages.success(request, f"Tutor “{tutor.name}” cadastrado.")
             return redirect("tutor_detail", pk=tutor.pk)
+        cpf_clash = _cpf_clash(form)
     else:
-        form = TutorForm()
-    return render(request, "registry/tutor_form.html", {"form": form, "tutor": None})
+        form, dups, cpf_clash = TutorForm(), [], None
+    return render(request, "registry/tutor_form.html", {"form": form, "tutor": None, "duplicates": dups,
+                                                        "cpf_clash": cpf_clash})
+
+
+def _cpf_clash(form, exclude_pk=None):
+    """The tutor who already has the CPF typed (to link to), if that is the CPF's error."""
+    if "cpf" not in form.errors:
+        return None
+    try:
+        cpf = normalise_cpf(form.data.get("cpf"))
+    except Exception:
+        return None
+    return Tutor.objects.filter(cpf=cpf).exclude(pk=exclude_pk).first() if cpf else None
 
 
 @perm("change_tutor")
