@@ -313,7 +313,7 @@ class SearchResult:
     archived_more: bool = False
 
 
-def _search(spec: _Spec, q: str, filters: tuple[str, list], limit: int) -> SearchResult:
+def _search(spec: _Spec, q: str, filters: tuple[str, list], limit: int, fuzzy: bool = True) -> SearchResult:
     terms = parse(q)
     result = SearchResult(q=q, terms=terms)
     if not terms:
@@ -328,7 +328,7 @@ def _search(spec: _Spec, q: str, filters: tuple[str, list], limit: int) -> Searc
         rows = _prefix_ids(spec, fold(q), filters, limit + 1)
     result.truncated = len(rows) > limit
     rows = rows[:limit]
-    if not rows and any(t.kind == "name" and allowed_edits(t.text) for t in long_terms):
+    if fuzzy and not rows and any(t.kind == "name" and allowed_edits(t.text) for t in long_terms):
         rows = _fuzzy(spec, long_terms, short, filters, q_text)
         result.approximate = bool(rows)
     result.ids = [r[0] for r in rows]
@@ -376,9 +376,8 @@ def animal_filters(species: str = "", active: str = "1") -> tuple[list[str], lis
 def search_animals(q: str, species: str = "", active: str = "1", limit: int = MAX_RESULTS) -> SearchResult:
     result = _search(ANIMALS, q, animal_filters(species, active), limit)
     if result.terms and (not result.ids or result.approximate) and active == "1":
-        archived = _search(ANIMALS, q, animal_filters(species, "0"), 100)
-        if not archived.approximate:
-            result.archived, result.archived_more = len(archived.ids), archived.truncated
+        archived = _search(ANIMALS, q, animal_filters(species, "0"), 100, fuzzy=False)  # exact matches only
+        result.archived, result.archived_more = len(archived.ids), archived.truncated
     return result
 
 
