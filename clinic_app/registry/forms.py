@@ -23,6 +23,16 @@ class BRDateInput(forms.DateInput):
         super().__init__(attrs=base, format=DATE_FORMAT)
 
 
+def name_empty_choices(form, labels: dict[str, str]) -> None:
+    """Replace Django's "---------" empty choice with words (every choice field of the form)."""
+    for name, field in form.fields.items():
+        choices = getattr(field, "choices", None)
+        if choices is None or isinstance(field, forms.ModelChoiceField):
+            continue
+        field.choices = [("", labels.get(name, "Selecione")) if value == "" else (value, label)
+                         for value, label in choices]
+
+
 class TutorForm(forms.ModelForm):
     cpf = forms.CharField(label="CPF", required=False, max_length=20,
                           widget=forms.TextInput(attrs={"placeholder": "000.000.000-00", "inputmode": "numeric"}))
@@ -43,6 +53,9 @@ class TutorForm(forms.ModelForm):
 
     def __init__(self, *args, **kwargs):
         super().__init__(*args, **kwargs)
+        self.fields["email"].label = "E-mail"
+        self.fields["email"].error_messages["invalid"] = "Informe um e-mail válido, ex.: nome@exemplo.com.br."
+        name_empty_choices(self, {"uf": "—"})
         if self.instance.pk:  # show stored digits formatted
             self.initial["cpf"] = self.instance.cpf_display
             self.initial["phone"] = self.instance.phone_display
@@ -76,7 +89,8 @@ class AnimalForm(forms.ModelForm):
                                 help_text="15 dígitos (ISO 11784).",
                                 widget=forms.TextInput(attrs={"inputmode": "numeric", "placeholder": "000000000000000"}))
     age_years = forms.IntegerField(label="Idade estimada (anos)", required=False, min_value=0, max_value=80)
-    age_months = forms.IntegerField(label="e meses", required=False, min_value=0, max_value=11)
+    age_months = forms.IntegerField(label="Idade estimada (meses além dos anos)", required=False, min_value=0,
+                                    max_value=11)
     weight_kg = forms.DecimalField(label="Peso (kg)", required=False, max_digits=7, decimal_places=3,
                                    localize=True, min_value=Decimal("0.001"), max_value=Decimal("2000"),
                                    error_messages={"min_value": "O peso deve ser maior que zero.",
@@ -98,6 +112,7 @@ class AnimalForm(forms.ModelForm):
     def __init__(self, *args, **kwargs):
         super().__init__(*args, **kwargs)
         self.fields["birth_date"].help_text = "Ou informe a idade estimada abaixo."
+        name_empty_choices(self, {"species": "Escolha a espécie"})
 
     def clean_name(self):
         name = " ".join(self.cleaned_data["name"].split())

@@ -1,4 +1,3 @@
-from django.contrib.auth import views as auth_views
 from django.urls import path
 from django.views.generic import RedirectView
 
@@ -8,7 +7,7 @@ urlpatterns = [
     path("", RedirectView.as_view(pattern_name="animal_list", permanent=False), name="home"),
     path("healthz", views.healthz, name="healthz"),
     path("entrar/", views.LoginView.as_view(), name="login"),
-    path("sair/", auth_views.LogoutView.as_view(), name="logout"),
+    path("sair/", views.LogoutView.as_view(), name="logout"),
     path("animais/", views.animal_list, name="animal_list"),
     path("animais/exportar.csv", views.animal_export, name="animal_export"),
     path("animais/novo/", views.animal_create, name="animal_create"),

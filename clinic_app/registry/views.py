@@ -71,6 +71,15 @@ class LoginView(auth_views.LoginView):
         return super().form_valid(form)
 
 
+class LogoutView(auth_views.LogoutView):
+    """Sign out, then say so on the sign-in page."""
+
+    def post(self, request, *args, **kwargs):
+        response = super().post(request, *args, **kwargs)
+        messages.success(request, "Você saiu do sistema. Até a próxima!")
+        return response
+
+
 # --- animals -------------------------------------------------------------------
 
 def _search_params(request) -> tuple[AnimalSearchForm, dict]:
