@@ -215,6 +215,8 @@ def animal_create(request):
                 animal.save()
                 audit.record(animal, AuditEntry.Action.CREATE, request.user, new=animal.name)
             messages.success(request, f"Animal “{animal.name}” cadastrado.")
+            if request.POST.get("save_another"):  # next animal of the same tutor, blank form
+                return redirect(reverse("animal_create") + f"?tutor={animal.tutor_id}")
             return redirect("animal_detail", pk=animal.pk)
     else:
         form = AnimalForm(initial={"tutor": tutor.pk})
@@ -298,6 +300,9 @@ def tutor_list(request):
 
 @perm("add_tutor")
 def tutor_create(request):
+    # a fixed flag, not a URL: nothing to redirect elsewhere
+    then_animal = (request.POST.get("para") or request.GET.get("para")) == "animal" \
+        and request.user.has_perm("registry.add_animal")
     if request.method == "POST":
         form = TutorForm(request.POST)
         dups = duplicates.find(form.cleaned_data) if form.is_valid() else []
@@ -308,12 +313,14 @@ def tutor_create(request):
                 tutor.save()
                 audit.record(tutor, AuditEntry.Action.CREATE, request.user, new=tutor.name)
             messages.success(request, f"Tutor “{tutor.name}” cadastrado.")
+            if then_animal:  # came from "+ Novo animal": back to it with this tutor chosen
+                return redirect(reverse("animal_create") + f"?tutor={tutor.pk}")
             return redirect("tutor_detail", pk=tutor.pk)
         cpf_clash = _cpf_clash(form)
     else:
         form, dups, cpf_clash = TutorForm(), [], None
     return render(request, "registry/tutor_form.html", {"form": form, "tutor": None, "duplicates": dups,
-                                                        "cpf_clash": cpf_clash})
+                                                        "cpf_clash": cpf_clash, "then_animal": then_animal})
 
 
 def _cpf_clash(form, exclude_pk=None):

@@ -68,3 +68,38 @@ def test_editing_is_not_blocked_by_itself(reception_client, make_tutor):
         "cep": "", "street": "", "number": "", "complement": "", "neighbourhood": "", "city": "", "uf": "",
         "notes": "", "version": "1"})
     assert response.status_code == 302
+
+
+def test_new_tutor_from_the_animal_picker_returns_to_the_animal_form(reception_client):
+    picker = reception_client.get(reverse("animal_create")).content.decode()
+    assert f'{reverse("tutor_create")}?para=animal' in picker
+    form = reception_client.get(reverse("tutor_create"), {"para": "animal"}).content.decode()
+    assert 'name="para" value="animal"' in form
+    response = post(reception_client, name="Nova Tutora", para="animal")
+    tutor = Tutor.objects.get(name="Nova Tutora")
+    assert response["Location"] == f'{reverse("animal_create")}?tutor={tutor.pk}'
+    page = reception_client.get(response["Location"])
+    assert page.context["tutor"] == tutor and "Nova Tutora" in page.content.decode()
+    # anything else in "para" is ignored (no open redirect)
+    response = post(reception_client, name="Outra Tutora", phone="(21) 98888-1111", para="https://evil.example")
+    assert response["Location"] == reverse("tutor_detail", args=[Tutor.objects.get(name="Outra Tutora").pk])
+
+
+def test_save_and_add_another_animal(reception_client, make_tutor):
+    from registry.models import Animal
+
+    tutor = make_tutor()
+    url = reverse("animal_create") + f"?tutor={tutor.pk}"
+    data = {"tutor": tutor.pk, "name": "Primeiro", "species": "dog", "sex": "male", "breed": "", "coat": "",
+            "microchip": "", "weight_kg": "", "birth_date": "", "notes": "", "save_another": "1"}
+    response = reception_client.post(url, data)
+    assert response["Location"] == url                       # back to a blank form, same tutor
+    page = reception_client.get(url)
+    assert 'id="save-animal-another"' in page.content.decode()
+    assert "Animal “Primeiro” cadastrado." in page.content.decode()
+    data.pop("save_another")
+    data["name"] = "Segundo"
+    response = reception_client.post(url, data)
+    animal = Animal.objects.get(name="Segundo")
+    assert response["Location"] == reverse("animal_detail", args=[animal.pk])
+    assert list(tutor.animals.order_by("name").values_list("name", flat=True)) == ["Primeiro", "Segundo"]
