@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from decimal import Decimal
 from typing import ClassVar
 
@@ -21,6 +22,25 @@ class BRDateInput(forms.DateInput):
         base = {"placeholder": "dd/mm/aaaa", "inputmode": "numeric", "autocomplete": "off", "size": 10}
         base.update(attrs or {})
         super().__init__(attrs=base, format=DATE_FORMAT)
+
+
+_DATE_DIGITS = re.compile(r"(\d{2})(\d{2})(\d{4})")
+_DATE_SEPARATED = re.compile(r"(\d{1,2})\s*[./\-\s]\s*(\d{1,2})\s*[./\-\s]\s*(\d{4})")
+
+
+class BRDateField(forms.DateField):
+    """dd/mm/aaaa typed any way a phone keypad allows: 12032020, 12.03.2020,
+    12-03-2020, 12 03 2020, 12/03/2020 (the widget asks for the numeric keypad)."""
+
+    widget = BRDateInput
+
+    def to_python(self, value):
+        if isinstance(value, str):
+            text = value.strip()
+            m = _DATE_DIGITS.fullmatch(text) or _DATE_SEPARATED.fullmatch(text)
+            if m:
+                value = "{:0>2}/{:0>2}/{}".format(*m.groups())
+        return super().to_python(value)
 
 
 def name_empty_choices(form, labels: dict[str, str]) -> None:
@@ -103,6 +123,7 @@ class AnimalForm(forms.ModelForm):
         model = Animal
         fields = ("name", "species", "breed", "sex", "neutered", "birth_date", "birth_date_estimated",
                   "coat", "microchip", "weight_kg", "tutor", "deceased", "deceased_on", "notes")
+        field_classes: ClassVar = {"birth_date": BRDateField, "deceased_on": BRDateField}
         widgets: ClassVar = {
             "birth_date": BRDateInput(),
             "deceased_on": BRDateInput(),

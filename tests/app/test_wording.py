@@ -63,3 +63,24 @@ def test_message_after_signing_out(reception_client):
     response = reception_client.post(reverse("logout"), follow=True)
     assert response.redirect_chain[-1][0] == reverse("login")
     assert "Você saiu do sistema." in response.content.decode()
+
+
+@pytest.mark.parametrize("typed", ["12032020", "12/03/2020", "12.03.2020", "12-03-2020", "12 03 2020",
+                                   " 12/3/2020 ", "2020-03-12"])
+def test_dates_typed_any_way_a_phone_allows(reception_client, make_tutor, typed):
+    import datetime
+
+    tutor = make_tutor()
+    response = reception_client.post(reverse("animal_create") + f"?tutor={tutor.pk}", {
+        "tutor": tutor.pk, "name": "Datado", "species": "dog", "sex": "male", "birth_date": typed})
+    assert response.status_code == 302, response.context["form"].errors
+    assert Animal.objects.get(name="Datado").birth_date == datetime.date(2020, 3, 12)
+
+
+@pytest.mark.parametrize("typed", ["1203202", "32/03/2020", "12/13/2020", "12032020x"])
+def test_bad_dates_get_a_message(reception_client, make_tutor, typed):
+    tutor = make_tutor()
+    response = reception_client.post(reverse("animal_create") + f"?tutor={tutor.pk}", {
+        "tutor": tutor.pk, "name": "Datado", "species": "dog", "sex": "male", "birth_date": typed})
+    assert response.status_code == 200 and "birth_date" in response.context["form"].errors
+    assert 'inputmode="numeric"' in response.content.decode()

@@ -1,4 +1,4 @@
-"""One pass through the forms, in a real browser: "+ Cadastrar novo tutor" from
+"""One pass through the forms, in a real browser (dates typed as on a phone keypad): "+ Cadastrar novo tutor" from
 the animal's tutor picker comes back to the animal form with the new tutor
 chosen; "Salvar e cadastrar outro animal" opens a blank form for the same tutor."""
 
@@ -38,8 +38,12 @@ def test_new_tutor_then_two_animals_in_one_pass(local_stack, page):
 
     page.fill("#id_name", "Segunda")
     page.select_option("#id_species", "dog")
+    # a phone's numeric keypad has no "/": digits only, or dots, are accepted
+    assert page.get_attribute("#id_birth_date", "inputmode") == "numeric"
+    page.fill("#id_birth_date", "12032020")
     page.click("#save-animal")
     page.wait_for_url(re.compile(r"/animais/\d+/$"))
+    assert "12/03/2020" in page.inner_text("body")
     page.click(f"text={name}")
     page.wait_for_url(re.compile(r"/tutores/\d+/$"))
     animals = page.inner_text("#tutor-animals")
