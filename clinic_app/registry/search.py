@@ -46,7 +46,7 @@ MAX_RESULTS = 1000      # ranked ids kept per search (the list paginates over th
 EXPORT_MAX_RESULTS = 200_000
 FUZZY_CANDIDATES = 300  # index candidates verified by edit distance
 FUZZY_RESULTS = 25
-BROAD_MATCHES = 5000    # SQLite: above this many matches, newest first instead of bm25
+BROAD_MATCHES = 5000    # above this many matches, newest first instead of ranking them all
 MAX_TERMS = 8
 
 
@@ -246,7 +246,8 @@ def _run_index(spec: _Spec, groups: list[list[tuple[str, ...]]], short: list[Ter
                                [match, BROAD_MATCHES + 1])
                 broad = cursor.fetchone()[0] > BROAD_MATCHES
         # A broad query (one common surname) would rank tens of thousands of rows: the most
-        # recently registered come first instead, read in rowid order until the page is full.
+        # recently registered come first instead, read in rowid order until the page is full
+        # (PostgreSQL below does the same).
         order = ("f.rowid DESC" if broad else
                  f"bm25({doc}, {w}), {spec.alias}.search_name, {spec.alias}.id")
         sql = (f"SELECT f.rowid, f.name, f.{spec.second}, f.ident FROM {doc} f "
@@ -269,12 +270,19 @@ def _run_index(spec: _Spec, groups: list[list[tuple[str, ...]]], short: list[Ter
             where.append("(" + " OR ".join(ors) + ")")
         swhere, sparams = _short_filters(spec, [*short, *emails], col)
         a, b, c = spec.weights
+        broad = False
+        if not always_rank:
+            with connection.cursor() as cursor:  # how broad? (stops at BROAD_MATCHES rows)
+                cursor.execute(f"SELECT count(*) FROM (SELECT 1 FROM {doc} s WHERE " + " AND ".join(where)
+                               + " LIMIT %s) x", [*params, BROAD_MATCHES + 1])
+                broad = cursor.fetchone()[0] > BROAD_MATCHES
+        order = ("s.id DESC" if broad else
+                 f"({a} * word_similarity(%s, s.name) + {b} * word_similarity(%s, s.{spec.second})"
+                 f" + {c} * word_similarity(%s, s.ident)) DESC, {spec.alias}.search_name, {spec.alias}.id")
         sql = (f"SELECT s.id, s.name, s.{spec.second}, s.ident FROM {doc} s "
                f"JOIN {spec.table} {spec.alias} ON {spec.alias}.id = s.id WHERE "
-               + " AND ".join(where + fwhere + swhere)
-               + f" ORDER BY ({a} * word_similarity(%s, s.name) + {b} * word_similarity(%s, s.{spec.second})"
-               f" + {c} * word_similarity(%s, s.ident)) DESC, {spec.alias}.search_name, {spec.alias}.id LIMIT %s")
-        params = [*params, *fparams, *sparams, q_text, q_text, q_text, limit]
+               + " AND ".join(where + fwhere + swhere) + f" ORDER BY {order} LIMIT %s")
+        params = [*params, *fparams, *sparams, *(() if broad else (q_text, q_text, q_text)), limit]
     with connection.cursor() as cursor:
         cursor.execute(sql, params)
         return cursor.fetchall()

@@ -152,14 +152,26 @@ PG_CREATE = [
     f"""CREATE OR REPLACE FUNCTION registry_search_refresh_animals(tid bigint, aid bigint) RETURNS void
     LANGUAGE plpgsql AS $$
     BEGIN
-      DELETE FROM {PG_ANIMAL_DOC} WHERE id = aid OR id IN (SELECT id FROM registry_animal WHERE tutor_id = tid);
+      -- one animal (aid) or all of a tutor's (tid): separate statements so each uses its index
+      IF aid IS NOT NULL THEN
+        DELETE FROM {PG_ANIMAL_DOC} WHERE id = aid;
+      END IF;
+      IF tid IS NOT NULL THEN
+        DELETE FROM {PG_ANIMAL_DOC} WHERE id IN (SELECT id FROM registry_animal WHERE tutor_id = tid);
+      END IF;
       INSERT INTO {PG_ANIMAL_DOC}(id, name, tutor, ident, doc)
         SELECT x.id, x.name, x.tutor, x.ident, x.name || ' ' || x.tutor || ' ' || x.ident FROM (
           SELECT a.id, {PG_FOLD}(a.name) AS name, {PG_FOLD}(t.name) AS tutor,
                  coalesce(a.microchip, '') || ' ' || coalesce(t.cpf, '') || ' ' || t.phone || ' '
                    || t.phone_secondary || ' ' || lower(t.email) AS ident
           FROM registry_animal a JOIN registry_tutor t ON t.id = a.tutor_id
-          WHERE (a.id = aid OR a.tutor_id = tid)) x;
+          WHERE a.id = aid
+          UNION ALL
+          SELECT a.id, {PG_FOLD}(a.name), {PG_FOLD}(t.name),
+                 coalesce(a.microchip, '') || ' ' || coalesce(t.cpf, '') || ' ' || t.phone || ' '
+                   || t.phone_secondary || ' ' || lower(t.email)
+          FROM registry_animal a JOIN registry_tutor t ON t.id = a.tutor_id
+          WHERE a.tutor_id = tid AND (aid IS NULL OR a.id <> aid)) x;
     END $$""",
     """CREATE OR REPLACE FUNCTION registry_animal_search_trg() RETURNS trigger LANGUAGE plpgsql AS $$
     BEGIN

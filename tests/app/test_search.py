@@ -298,7 +298,6 @@ def test_sqlite_writes_without_the_fold_function_fail_loudly(clinic):
     plain.close()
 
 
-@pytest.mark.skipif(connection.vendor != "sqlite", reason="the broad-query order is SQLite's")
 def test_broad_queries_list_the_newest_first(make_tutor, monkeypatch):
     monkeypatch.setattr(search, "BROAD_MATCHES", 3)
     tutor = make_tutor(name="Ana Silva")
