@@ -43,6 +43,14 @@ class BRDateField(forms.DateField):
         return super().to_python(value)
 
 
+def focus_first_field(form) -> None:
+    """A blank form puts the cursor in its first field (a bound one focuses the error summary)."""
+    if not form.is_bound:
+        first = next((f for f in form.visible_fields()), None)
+        if first is not None:
+            first.field.widget.attrs["autofocus"] = True
+
+
 def name_empty_choices(form, labels: dict[str, str]) -> None:
     """Replace Django's "---------" empty choice with words (every choice field of the form)."""
     for name, field in form.fields.items():
@@ -76,6 +84,7 @@ class TutorForm(forms.ModelForm):
         self.fields["email"].label = "E-mail"
         self.fields["email"].error_messages["invalid"] = "Informe um e-mail válido, ex.: nome@exemplo.com.br."
         name_empty_choices(self, {"uf": "—"})
+        focus_first_field(self)
         if self.instance.pk:  # show stored digits formatted
             self.initial["cpf"] = self.instance.cpf_display
             self.initial["phone"] = self.instance.phone_display
@@ -134,6 +143,7 @@ class AnimalForm(forms.ModelForm):
         super().__init__(*args, **kwargs)
         self.fields["birth_date"].help_text = "Ou informe a idade estimada abaixo."
         name_empty_choices(self, {"species": "Escolha a espécie"})
+        focus_first_field(self)
 
     def clean_name(self):
         name = " ".join(self.cleaned_data["name"].split())
