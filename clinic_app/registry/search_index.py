@@ -289,6 +289,6 @@ def missing_capability(connection) -> str | None:
         missing = [ext for ext in PG_EXTENSIONS if ext not in available]
         if missing:
             return ("PostgreSQL lacks the extension(s) " + ", ".join(missing)
-                    + " (Debian: postgresql-contrib; Amazon RDS: both are supported extensions)")
+                    + " (Debian: postgresql-contrib; Amazon RDS: must be listed by SHOW rds.extensions)")
         return None
     return f"search needs SQLite (FTS5) or PostgreSQL (pg_trgm, unaccent), not {connection.vendor}"
