@@ -115,8 +115,8 @@ class AnimalForm(forms.ModelForm):
                                    error_messages={"required": "Escolha o tutor do animal.",
                                                    "invalid_choice": "Tutor não encontrado."})
     microchip = forms.CharField(label="Microchip", required=False, max_length=30,
-                                help_text="15 dígitos (ISO 11784).",
-                                widget=forms.TextInput(attrs={"inputmode": "numeric", "placeholder": "000000000000000"}))
+                                help_text="15 dígitos (ISO 11784); modelos antigos: 10 caracteres (FDX-A) ou 9 dígitos (AVID).",
+                                widget=forms.TextInput(attrs={"placeholder": "000000000000000", "autocapitalize": "characters"}))
     age_years = forms.IntegerField(label="Idade estimada (anos)", required=False, min_value=0, max_value=80)
     age_months = forms.IntegerField(label="Idade estimada (meses além dos anos)", required=False, min_value=0,
                                     max_value=11)

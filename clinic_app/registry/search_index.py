@@ -66,7 +66,7 @@ def _sqlite_insert_animals(where: str) -> str:
     return f"""
     INSERT INTO {ANIMAL_DOC}(rowid, name, tutor, ident)
       SELECT a.id, {FOLD_FUNCTION}(a.name), {FOLD_FUNCTION}(t.name),
-             coalesce(a.microchip, '') || ' ' || {_sqlite_tutor_ident('t')}
+             lower(coalesce(a.microchip, '')) || ' ' || {_sqlite_tutor_ident('t')}
       FROM registry_animal a JOIN registry_tutor t ON t.id = a.tutor_id WHERE {where};"""
 
 
@@ -162,13 +162,13 @@ PG_CREATE = [
       INSERT INTO {PG_ANIMAL_DOC}(id, name, tutor, ident, doc)
         SELECT x.id, x.name, x.tutor, x.ident, x.name || ' ' || x.tutor || ' ' || x.ident FROM (
           SELECT a.id, {PG_FOLD}(a.name) AS name, {PG_FOLD}(t.name) AS tutor,
-                 coalesce(a.microchip, '') || ' ' || coalesce(t.cpf, '') || ' ' || t.phone || ' '
+                 lower(coalesce(a.microchip, '')) || ' ' || coalesce(t.cpf, '') || ' ' || t.phone || ' '
                    || t.phone_secondary || ' ' || lower(t.email) AS ident
           FROM registry_animal a JOIN registry_tutor t ON t.id = a.tutor_id
           WHERE a.id = aid
           UNION ALL
           SELECT a.id, {PG_FOLD}(a.name), {PG_FOLD}(t.name),
-                 coalesce(a.microchip, '') || ' ' || coalesce(t.cpf, '') || ' ' || t.phone || ' '
+                 lower(coalesce(a.microchip, '')) || ' ' || coalesce(t.cpf, '') || ' ' || t.phone || ' '
                    || t.phone_secondary || ' ' || lower(t.email)
           FROM registry_animal a JOIN registry_tutor t ON t.id = a.tutor_id
           WHERE a.tutor_id = tid AND (aid IS NULL OR a.id <> aid)) x;
@@ -214,7 +214,7 @@ PG_REBUILD = [
     f"""INSERT INTO {PG_ANIMAL_DOC}(id, name, tutor, ident, doc)
       SELECT x.id, x.name, x.tutor, x.ident, x.name || ' ' || x.tutor || ' ' || x.ident FROM (
         SELECT a.id, {PG_FOLD}(a.name) AS name, {PG_FOLD}(t.name) AS tutor,
-               coalesce(a.microchip, '') || ' ' || coalesce(t.cpf, '') || ' ' || t.phone || ' '
+               lower(coalesce(a.microchip, '')) || ' ' || coalesce(t.cpf, '') || ' ' || t.phone || ' '
                  || t.phone_secondary || ' ' || lower(t.email) AS ident
         FROM registry_animal a JOIN registry_tutor t ON t.id = a.tutor_id) x""",
     f"""INSERT INTO {PG_TUTOR_DOC}(id, name, animals, ident, doc)

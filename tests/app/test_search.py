@@ -124,6 +124,14 @@ def test_user_input_is_never_engine_syntax(clinic, reception_client, q):
     assert reception_client.get(reverse("tutor_list"), {"q": q}).status_code == 200
 
 
+def test_older_microchip_formats_are_found(make_tutor, make_animal):
+    tutor = make_tutor(name="Dona Antiga")
+    make_animal(name="Hexa", tutor=tutor, microchip="0A1B2C3D4E")
+    make_animal(name="Avid", tutor=tutor, microchip="012345678")
+    assert found("0a1b2c3d4e") == ["Hexa"] and found("2C3D") == ["Hexa"]
+    assert found("012345678") == ["Avid"]
+
+
 def test_wildcards_are_literal(make_tutor, make_animal):
     tutor = make_tutor(name="Carla O'Brien")
     make_animal(name="100% Amor", tutor=tutor)
