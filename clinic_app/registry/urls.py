@@ -13,6 +13,7 @@ urlpatterns = [
     path("animais/novo/", views.animal_create, name="animal_create"),
     path("animais/<int:pk>/", views.animal_detail, name="animal_detail"),
     path("animais/<int:pk>/editar/", views.animal_edit, name="animal_edit"),
+    path("animais/<int:pk>/ficha/", views.animal_card, name="animal_card"),
     path("animais/<int:pk>/arquivar/", views.animal_archive, name="animal_archive"),
     path("tutores/", views.tutor_list, name="tutor_list"),
     path("tutores/novo/", views.tutor_create, name="tutor_create"),

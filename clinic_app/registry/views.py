@@ -22,7 +22,7 @@ from django.utils import timezone
 from django.views.decorators.cache import never_cache
 from django.views.decorators.http import require_GET, require_POST
 
-from . import audit, duplicates, photos, s3, search, throttle
+from . import audit, duplicates, photos, printing, s3, search, throttle
 from .forms import (
     AnimalForm,
     AnimalSearchForm,
@@ -260,6 +260,19 @@ def animal_detail(request, pk: int):
     return render(request, "registry/animal_detail.html", {
         "animal": animal, "gallery": gallery, "audit": audit.entries_for(animal),
         "max_bytes": settings.PHOTO_MAX_BYTES,
+    })
+
+
+@perm("view_animal")
+@require_GET
+def animal_card(request, pk: int):
+    """Printable patient card / label: photo, name, species, tutor, microchip, QR code to the record."""
+    animal = get_object_or_404(Animal.objects.select_related("tutor"), pk=pk)
+    primary = animal.photos.filter(is_primary=True).first()
+    url = request.build_absolute_uri(reverse("animal_detail", args=[animal.pk]))
+    return render(request, "registry/animal_card.html", {
+        "animal": animal, "thumb_url": photos.rendition_url(primary, "thumb") if primary else None,
+        "qr": printing.qr_svg(url, f"QR code: ficha de {animal.name}"), "record_url": url,
     })
 
 

@@ -44,7 +44,7 @@ def test_no_serious_violation_on_any_page(local_stack, browser, size):
         tutor_url = page.locator("#animal-table tbody tr td:nth-child(5) a").first.get_attribute("href")
         pages = {
             "animal list": "/animais/", "animal search": "/animais/?q=Tohr",
-            "animal page": animal_url, "animal edit": animal_url + "editar/",
+            "animal page": animal_url, "animal edit": animal_url + "editar/", "patient card": animal_url + "ficha/",
             "tutor list": "/tutores/", "tutor page": tutor_url, "tutor edit": tutor_url + "editar/",
             "new tutor": "/tutores/novo/", "tutor picker": "/animais/novo/?q=silva",
         }
