@@ -381,7 +381,8 @@ def animal_filters(species: str = "", active: str = "1") -> tuple[list[str], lis
     return where, params
 
 
-def search_animals(q: str, species: str = "", active: str = "1", limit: int = MAX_RESULTS) -> SearchResult:
+def search_animals(q: str, species: str = "", active: str = "1", limit: int | None = None) -> SearchResult:
+    limit = limit or MAX_RESULTS
     result = _search(ANIMALS, q, animal_filters(species, active), limit)
     if result.terms and (not result.ids or result.approximate) and active == "1":
         archived = _search(ANIMALS, q, animal_filters(species, "0"), 100, fuzzy=False)  # exact matches only
@@ -389,7 +390,8 @@ def search_animals(q: str, species: str = "", active: str = "1", limit: int = MA
     return result
 
 
-def search_tutors(q: str, limit: int = MAX_RESULTS) -> SearchResult:
+def search_tutors(q: str, limit: int | None = None) -> SearchResult:
+    limit = limit or MAX_RESULTS
     return _search(TUTORS, q, ([], []), limit)
 
 

@@ -261,6 +261,8 @@ def test_many_results_are_capped_and_said(make_tutor, monkeypatch, reception_cli
     Animal.objects.bulk_create([Animal(name=f"Animal {i:02d}", species="dog", tutor=tutor) for i in range(8)])
     result = search.search_animals("massa", limit=search.MAX_RESULTS)
     assert len(result.ids) == 5 and result.truncated
+    html = reception_client.get(reverse("animal_list"), {"q": "massa"}).content.decode()
+    assert "Busca ampla: mais de 5 resultados; mostrando os primeiros 5." in html
 
 
 def test_search_uses_the_index(clinic):
