@@ -15,6 +15,13 @@ Target: p95 <= 50 ms for each. Prints p50/p95/max, PASS/MISSED and the number
 of SQL queries of the list page for several page sizes. Exit code is 0 even
 when a target is missed (a benchmark, not a test).
 
+Then "S3 paused": the app under gunicorn (3 sync workers, as on the instance)
+against a local S3 (moto server), 20 parallel HTTP clients: 10 load /animais/
+pages, 10 poll the status of pending photos (the calls that touch S3) with no
+backoff (the worst case). /animais/ p95 is measured with S3 running (baseline,
+same run) and with the S3 process paused (SIGSTOP: connections are accepted by
+the kernel and never answered).
+
     .venv/bin/python bench/app_bench.py [--animals 50000] [--tutors 20000] [--requests 200]
 """
 
@@ -79,6 +86,7 @@ def main() -> int:
     parser.add_argument("--tutors", type=int, default=20_000)
     parser.add_argument("--requests", type=int, default=200)
     parser.add_argument("--keep", action="store_true", help="keep the temporary data directory")
+    parser.add_argument("--paused-seconds", type=float, default=15.0, help="duration of each S3-paused phase")
     args = parser.parse_args()
 
     data_dir = Path(tempfile.mkdtemp(prefix="clinic-bench-"))
@@ -150,6 +158,8 @@ def main() -> int:
             print(f"  per_page={per_page:<3}  list: {len(ctx.captured_queries)} queries   "
                   f"search: {len(ctx_q.captured_queries)} queries")
         print("\nresult:", "all targets met" if not missed else f"MISSED: {', '.join(missed)}")
+        connection.close()
+        s3_paused(data_dir, client.cookies["sessionid"].value, args.paused_seconds)
     finally:
         connection.close()
         if args.keep:
@@ -157,6 +167,112 @@ def main() -> int:
         else:
             shutil.rmtree(data_dir, ignore_errors=True)
     return 0
+
+
+def s3_paused(data_dir: Path, session_id: str, seconds: float) -> None:
+    """/animais/ p95 under 20 parallel clients, S3 running vs paused (SIGSTOP)."""
+    import signal
+    import subprocess
+    import threading
+    import urllib.request
+
+    import boto3
+    from registry.models import Animal, Photo
+
+    from local.ports import free_port, wait_listening
+
+    animal = Animal.objects.first()
+    pending = []
+    for i in range(10):
+        p = Photo.objects.create(animal=animal, key=f"uploads/bench{i:027d}/x.jpg", original_name="x.jpg",
+                                 content_type="image/jpeg", size=1000, photo_id=f"bench{i:027d}")
+        pending.append(p.photo_id)
+    s3_port, app_port = free_port(), free_port()
+    env = dict(os.environ, AWS_ENDPOINT_URL=f"http://127.0.0.1:{s3_port}", CLINIC_DATA_DIR=str(data_dir),
+               DJANGO_ALLOWED_HOSTS="127.0.0.1", CLINIC_OUTBOX_THREAD="0",
+               PYTHONPATH=os.pathsep.join([str(REPO), str(REPO / "clinic_app")]))
+    logs = open(data_dir / "bench-servers.log", "ab")
+    moto = subprocess.Popen([sys.executable, "-m", "moto.server", "-H", "127.0.0.1", "-p", str(s3_port)],
+                            stdout=logs, stderr=logs)
+    app = None
+    try:
+        if not wait_listening("127.0.0.1", s3_port, 30):
+            print("S3-paused bench skipped: moto did not start")
+            return
+        boto3.client("s3", endpoint_url=env["AWS_ENDPOINT_URL"], region_name="us-east-1").create_bucket(
+            Bucket=os.environ["CLINIC_PHOTO_BUCKET"])
+        app = subprocess.Popen([sys.executable, "-m", "gunicorn", "--chdir", str(REPO / "clinic_app"),
+                                "--bind", f"127.0.0.1:{app_port}", "--workers", "3", "--timeout", "60",
+                                "clinic.wsgi:application"], env=env, stdout=logs, stderr=logs)
+        if not wait_listening("127.0.0.1", app_port, 60):
+            print("S3-paused bench skipped: gunicorn did not start")
+            return
+        base = f"http://127.0.0.1:{app_port}"
+
+        def get(path: str) -> tuple[float, int]:
+            req = urllib.request.Request(base + path, headers={"Cookie": f"sessionid={session_id}"})
+            start = time.perf_counter()
+            try:
+                with urllib.request.urlopen(req, timeout=120) as resp:
+                    resp.read()
+                    code = resp.status
+            except urllib.error.HTTPError as err:
+                code = err.code
+            except OSError:
+                code = 0
+            return (time.perf_counter() - start) * 1000, code
+
+        def phase(name: str) -> None:
+            stop = time.monotonic() + seconds
+            pages, polls, bad = [], [], []
+
+            def pager(k):
+                i = k
+                while time.monotonic() < stop:
+                    ms, code = get(f"/animais/?page={1 + i % 20}")
+                    pages.append(ms)
+                    if code != 200:
+                        bad.append(code)
+                    i += 10
+
+            def poller(k):
+                while time.monotonic() < stop:
+                    ms, _code = get(f"/api/fotos/{pending[k]}")
+                    polls.append(ms)
+
+            threads = [threading.Thread(target=pager, args=(k,)) for k in range(10)]
+            threads += [threading.Thread(target=poller, args=(k,)) for k in range(10)]
+            for t in threads:
+                t.start()
+            for t in threads:
+                t.join()
+            health_ms, health = get("/healthz")
+            print(f"{name:32} {len(pages):4d} {statistics.median(pages):7.1f} {percentile(pages, 95):7.1f} "
+                  f"{max(pages):7.1f}   polls: {len(polls)} p95 {percentile(polls, 95):.0f} ms; "
+                  f"/healthz {health} in {health_ms:.0f} ms; non-200 pages: {len(bad)}")
+            return percentile(pages, 95)
+
+        get("/animais/")  # warm the workers
+        print(f"\n/animais/ under 20 parallel clients (10 paging, 10 polling pending photos), "
+              f"gunicorn 3 sync workers, {seconds:.0f} s per phase")
+        print(f"{'phase':32} {'n':>4} {'p50 ms':>7} {'p95 ms':>7} {'max ms':>7}")
+        running = phase("S3 running (baseline)")
+        os.kill(moto.pid, signal.SIGSTOP)
+        try:
+            paused = phase("S3 paused (SIGSTOP)")
+        finally:
+            os.kill(moto.pid, signal.SIGCONT)
+        print(f"/animais/ p95 with S3 paused: {paused:.1f} ms = {paused / running:.2f}x the baseline "
+              f"({running:.1f} ms) measured in this run")
+    finally:
+        for proc in (app, moto):
+            if proc is not None:
+                proc.terminate()
+                try:
+                    proc.wait(timeout=15)
+                except subprocess.TimeoutExpired:
+                    proc.kill()
+        logs.close()
 
 
 if __name__ == "__main__":

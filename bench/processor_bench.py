@@ -4,8 +4,9 @@
 
 Times lambda_src/imaging.process() on a 12-megapixel phone JPEG (4032x3024,
 EXIF orientation 6, generated deterministically by processor_sample.py)
-against two baselines measured in the same run, each making the same three
-renditions (large 1600, medium 800, thumb 256x256 centre crop) as JPEG q82:
+against two baselines measured in the same run, each making the same
+renditions (photo_contract.RENDITIONS: large 1600, medium 800, thumb_hd 640x640
+and thumb 256x256 centre crops) as JPEG q82:
 
 * naive Pillow: a full decode per rendition, exif_transpose, LANCZOS resize;
 * libvips: pyvips.Image.thumbnail_buffer per rendition (shrink-on-load), with
@@ -18,6 +19,12 @@ interleaved rounds; the figure is the median over all timed runs. Also
 printed: the cold-start import time of the handler module, encoder options
 for the large rendition (why JPEG, why optimize=True), and the Lambda cost
 per 1,000 photos at the configured memory size.
+
+Then the same picture as a 12 MP HEIC (HEVC, 512-px grid tiles and irot
+rotation, as an iPhone writes it; pillow-heif) and a 12 MP AVIF (Pillow),
+processor against naive Pillow on each, in the same run. Also the layer's
+size before/after pillow-heif and the cost of the first HEIF (pillow-heif's
+lazy import).
 
 Goals (issue): <= 0.5x naive, <= 1.3x libvips, peak RSS <= 300 MB.
 """
@@ -50,7 +57,11 @@ GOAL_VS_NAIVE = 0.5
 GOAL_VS_VIPS = 1.3
 GOAL_RSS_MB = 300
 
-LARGE, MEDIUM, THUMB, QUALITY = 1600, 800, 256, 82
+QUALITY = 82
+sys.path.insert(0, str(LAMBDA_SRC))
+from photo_contract import RENDITIONS  # noqa: E402  (one definition, shared with the processor)
+
+NAMES = tuple(r.name for r in RENDITIONS)
 
 
 # ------------------------------------------------------------------ variants
@@ -64,17 +75,21 @@ def run_processor(data: bytes) -> dict:
 
 
 def run_naive(data: bytes) -> dict:
+    import pillow_heif
     from PIL import Image, ImageOps
+
+    pillow_heif.register_heif_opener()
 
     def fit(w, h, box):
         s = min(1.0, box / max(w, h))
         return max(1, round(w * s)), max(1, round(h * s))
 
     out = {}
-    for name, box in (("large", LARGE), ("medium", MEDIUM), ("thumb", THUMB)):
+    for spec in RENDITIONS:
+        name, box = spec.name, spec.box
         im = Image.open(io.BytesIO(data))
         im = ImageOps.exif_transpose(im).convert("RGB")  # full decode, every time
-        if name == "thumb":
+        if spec.square:
             side = min(box, *im.size)
             im = ImageOps.fit(im, (side, side), Image.Resampling.LANCZOS)
         else:
@@ -89,8 +104,8 @@ def run_vips(data: bytes) -> dict:
     import pyvips
 
     out = {}
-    for name, box, crop in (("large", LARGE, "none"), ("medium", MEDIUM, "none"),
-                            ("thumb", THUMB, "centre")):
+    for spec in RENDITIONS:
+        name, box, crop = spec.name, spec.box, "centre" if spec.square else "none"
         im = pyvips.Image.thumbnail_buffer(data, box, height=box, size="down", crop=crop)
         buf = im.write_to_buffer(".jpg", Q=QUALITY, keep="none", optimize_coding=True)
         out[name] = (im.width, im.height, len(buf))
@@ -148,12 +163,12 @@ def spawn(variant: str, path: str, runs: int) -> dict:
 
 # ------------------------------------------------------------------ extras
 
-def import_times(repeats: int = 5) -> dict:
+def import_times(repeats: int = 5, src: Path = LAMBDA_SRC) -> dict:
     """Cold import of the handler (boto3 + Pillow + ours) and of imaging alone."""
     out = {}
     for module in ("handler", "imaging"):
         code = (
-            f"import sys, time; sys.path.insert(0, {str(LAMBDA_SRC)!r}); "
+            f"import sys, time; sys.path.insert(0, {str(src)!r}); "
             f"t = time.perf_counter(); import {module}; "
             "print((time.perf_counter() - t) * 1000)"
         )
@@ -164,6 +179,19 @@ def import_times(repeats: int = 5) -> dict:
         ]
         out[module] = statistics.median(samples)
     return out
+
+
+def import_times_against(ref: str, repeats: int = 9) -> tuple[dict, dict]:
+    """(baseline, current) cold imports, interleaved; the baseline is
+    lambda_src/ as of git `ref` (e.g. the commit before a change)."""
+    with tempfile.TemporaryDirectory() as tmp:
+        archive = subprocess.run(["git", "-C", str(ROOT), "archive", ref, "lambda_src"],
+                                 capture_output=True, check=True).stdout
+        subprocess.run(["tar", "-x", "-C", tmp], input=archive, check=True)
+        old = Path(tmp) / "lambda_src"
+        rounds = [(import_times(1, old), import_times(1)) for _ in range(repeats)]
+    med = lambda side, m: statistics.median(r[side][m] for r in rounds)  # noqa: E731
+    return ({m: med(0, m) for m in ("handler", "imaging")}, {m: med(1, m) for m in ("handler", "imaging")})
 
 
 def encoder_options(data: bytes, runs: int = 5) -> list[tuple[str, float, int]]:
@@ -199,6 +227,67 @@ def run_large_bytes(data: bytes) -> bytes:
     return next(r.data for r in imaging.process(data).renditions if r.name == "large")
 
 
+def phone_samples(jpeg: bytes) -> dict[str, bytes]:
+    """The benchmark photo as a phone's HEIC and AVIF: same stored pixels and
+    orientation (6, written as the container's irot), quality ~ a phone's."""
+    import pillow_heif
+    from PIL import Image
+
+    pillow_heif.register_heif_opener()
+    im = Image.open(io.BytesIO(jpeg))
+    im.load()
+    exif = im.getexif()
+    out = {}
+    pillow_heif.options.GRID_TILE_SIZE = 512  # tiled like an iPhone
+    buf = io.BytesIO()
+    im.save(buf, "HEIF", quality=80, exif=exif.tobytes())
+    out["HEIC"] = buf.getvalue()
+    buf = io.BytesIO()
+    im.save(buf, "AVIF", quality=75, speed=8, exif=exif.tobytes())
+    out["AVIF"] = buf.getvalue()
+    return out
+
+
+def phone_formats(jpeg: bytes, args) -> None:
+    samples = phone_samples(jpeg)
+    rows = {"JPEG": jpeg, **samples}
+    print("phone formats, 12 MP (4032x3024, orientation 6), processor vs naive Pillow in this run:")
+    print(f"{'format':<8}{'MB':>6}{'processor ms':>14}{'naive ms':>10}{'ratio':>7}{'peak RSS MB':>13}")
+    with tempfile.TemporaryDirectory() as tmp:
+        for fmt, blob in rows.items():
+            path = os.path.join(tmp, f"phone.{fmt.lower()}")
+            Path(path).write_bytes(blob)
+            times = {"processor": [], "naive Pillow": []}
+            peak = 0.0
+            for _ in range(args.rounds):
+                for variant in times:
+                    r = spawn(variant, path, max(2, args.runs // 2))
+                    times[variant] += r["times"]
+                    if variant == "processor":
+                        peak = max(peak, r["peak_rss_mb"])
+            mp, mn = statistics.median(times["processor"]), statistics.median(times["naive Pillow"])
+            print(f"{fmt:<8}{len(blob) / 1e6:>6.2f}{mp:>14.0f}{mn:>10.0f}{mp / mn:>7.2f}{peak:>13.0f}")
+    first = first_heif_ms(samples["HEIC"])
+    print(f"first HEIC in a fresh process (pillow-heif's lazy import + libheif load): "
+          f"+{first:.0f} ms over a warm one\n")
+
+
+def first_heif_ms(heic: bytes, repeats: int = 3) -> float:
+    """Cold (first HEIC in a process, includes importing pillow-heif) minus warm."""
+    with tempfile.NamedTemporaryFile(suffix=".heic") as f:
+        f.write(heic)
+        f.flush()
+        code = (
+            f"import sys, time; sys.path.insert(0, {str(LAMBDA_SRC)!r}); import imaging; "
+            f"d = open({f.name!r}, 'rb').read(); t = time.perf_counter(); imaging.process(d); "
+            "a = time.perf_counter() - t; t = time.perf_counter(); imaging.process(d); "
+            "print((a - (time.perf_counter() - t)) * 1000)"
+        )
+        samples = [float(subprocess.run([sys.executable, "-I", "-c", code], capture_output=True, text=True,
+                                        check=True).stdout) for _ in range(repeats)]
+    return statistics.median(samples)
+
+
 # ------------------------------------------------------------------ main
 
 def main() -> int:
@@ -206,6 +295,8 @@ def main() -> int:
     ap.add_argument("--runs", type=int, default=7, help="timed runs per round and variant")
     ap.add_argument("--rounds", type=int, default=3, help="interleaved rounds (fresh processes)")
     ap.add_argument("--memory-mb", type=int, default=1024, help="Lambda memory size for the cost")
+    ap.add_argument("--import-baseline", metavar="GIT_REF",
+                    help="also time the cold import of lambda_src/ at this git ref, interleaved")
     ap.add_argument("--worker")
     ap.add_argument("--input")
     args = ap.parse_args()
@@ -247,11 +338,11 @@ def main() -> int:
     med = {v: statistics.median(r["times"]) for v, r in results.items()}
     n = args.runs * args.rounds
     print(f"{'variant':<18}{'median ms':>10}{'min ms':>9}{'peak RSS MB':>13}{'idle RSS':>10}"
-          f"{'large':>16}{'medium':>15}{'thumb':>14}")
+          + "".join(f"{k:>15}" for k in NAMES))
     for v, r in results.items():
         o = r["outputs"]
         cells = "".join(f"{f'{o[k][0]}x{o[k][1]}/{o[k][2] // 1024}K':>15}"
-                        for k in ("large", "medium", "thumb"))
+                        for k in NAMES)
         print(f"{v:<18}{med[v]:>10.1f}{min(r['times']):>9.1f}{r['peak']:>13.0f}"
               f"{r['ready']:>10.0f} {cells}")
     print(f"(median of {n} runs per variant, {args.rounds} fresh processes each; peak RSS "
@@ -272,10 +363,17 @@ def main() -> int:
     print(f"processor peak RSS         = {peak:.0f} MB   goal <= {GOAL_RSS_MB} MB   "
           f"{verdict(peak <= GOAL_RSS_MB)}\n")
 
+    phone_formats(data, args)
+
     imports = import_times()
     print(f"cold-start import: handler {imports['handler']:.0f} ms "
           f"(boto3 + Pillow + ours), imaging alone {imports['imaging']:.0f} ms "
           f"(median of 5 fresh `python -I` processes)\n")
+    if args.import_baseline:
+        old, new = import_times_against(args.import_baseline)
+        print(f"cold-start import vs {args.import_baseline} (median of 9 interleaved pairs): handler "
+              f"{old['handler']:.0f} -> {new['handler']:.0f} ms, imaging {old['imaging']:.0f} -> "
+              f"{new['imaging']:.0f} ms\n")
 
     print("encoder options for the large rendition (1200x1600):")
     for label, ms, size in encoder_options(data):

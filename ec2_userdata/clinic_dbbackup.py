@@ -273,8 +273,10 @@ def cmd_snapshot(args) -> int:
     finally:
         tmp.unlink(missing_ok=True)
     log(f"snapshot {dest} ({sum(counts.values())} rows)")
-    snapshots = sorted(dest_dir.glob("clinic-*.sqlite3"), key=lambda p: (p.stat().st_mtime, p.name))
-    for old in snapshots[: max(0, len(snapshots) - args.keep)]:
+    # the snapshot just taken is never a candidate, whatever the clock said about the others
+    snapshots = sorted((p for p in dest_dir.glob("clinic-*.sqlite3") if p != dest),
+                       key=lambda p: (p.stat().st_mtime, p.name))
+    for old in snapshots[: max(0, len(snapshots) + 1 - args.keep)]:
         old.unlink()
         log(f"removed old snapshot {old}")
     print(dest)

@@ -16,6 +16,12 @@
 #   8. systemctl daemon-reload / enable --now / restart what changed  [not with --no-systemd]
 #   9. wait for /healthz through nginx (200)                           [not with --no-systemd]
 #
+# Mode ha (--database-secret-id): the database is RDS PostgreSQL. DATABASE_URL
+# is built from the RDS secret (host, port, name, user; the password is read at
+# connect time by the app, so rotation needs no re-install), step 6 runs
+# `migrate_locked` (once per release across instances) and no SQLite backup,
+# and the SQLite backup timer is not installed (PITR + AWS Backup instead).
+#
 # Every path written (/etc, /opt, /var, /run and the default data dir) is
 # prefixed with --root, so tests can install into a scratch directory.
 # Exit codes: 0 ok, 1 failed (reason on stderr, in /var/log/clinic-bootstrap.log
@@ -41,9 +47,11 @@ secret_key_secret_id=""
 secret_key_file=""
 admin_secret_id=""
 admin_password_file=""
+database_secret_id=""
+database_secret_file=""
 https=1
 http_port=80
-trusted_proxies=10.0.0.0/8,172.16.0.0/12,192.168.0.0/16
+trusted_proxies=0.0.0.0/0,::/0
 health_timeout=120
 reason_file=""
 no_systemd=0
@@ -69,11 +77,14 @@ Usage: $0 --bucket B --region R --allowed-hosts H[,H...] (--secret-key-secret-id
   --secret-key-file FILE     ... or a file holding it (tests)
   --admin-secret-id ID       Secrets Manager secret holding the first administrator's password
   --admin-password-file FILE ... or a file holding it (tests)
+  --database-secret-id ID    mode ha: the RDS secret (JSON: username, password, host, port, dbname)
+  --database-secret-file F   ... or a file holding that JSON (tests; the password goes into DATABASE_URL)
   --https 0|1                CLINIC_HTTPS (default: $https)
   --http-port PORT           nginx listen port (default: $http_port)
-  --trusted-proxy-cidr C,C   addresses of the proxies in front of nginx (CloudFront's VPC origin
-                             ENIs: the VPC CIDR); nginx takes the viewer's address from
-                             X-Forwarded-For after them (default: $trusted_proxies)
+  --trusted-proxy-cidr C,C   peers whose X-Forwarded-For nginx believes (the security group admits
+                             only CloudFront to the port, so: any); nginx takes the viewer's
+                             address from the LAST hop, the one CloudFront appended
+                             (default: $trusted_proxies)
   --health-timeout SECONDS   how long to wait for /healthz (default: $health_timeout)
   --reason-file FILE         on failure, write a one-line reason here (for cfn-signal --reason)
   --no-systemd               write units and configs but call neither systemctl nor nginx; no health wait
@@ -102,6 +113,8 @@ while [[ $# -gt 0 ]]; do
         --secret-key-file) need_arg "$@"; secret_key_file=$2; shift 2 ;;
         --admin-secret-id) need_arg "$@"; admin_secret_id=$2; shift 2 ;;
         --admin-password-file) need_arg "$@"; admin_password_file=$2; shift 2 ;;
+        --database-secret-id) need_arg "$@"; database_secret_id=$2; shift 2 ;;
+        --database-secret-file) need_arg "$@"; database_secret_file=$2; shift 2 ;;
         --https) need_arg "$@"; https=$2; shift 2 ;;
         --http-port) need_arg "$@"; http_port=$2; shift 2 ;;
         --trusted-proxy-cidr) need_arg "$@"; trusted_proxies=$2; shift 2 ;;
@@ -129,6 +142,9 @@ data_dir=$(realpath -m -- "$data_dir")
 [[ -n $secret_key_secret_id || -n $secret_key_file ]] || usage_error "give --secret-key-secret-id or --secret-key-file"
 [[ -z $secret_key_secret_id || -z $secret_key_file ]] || usage_error "give only one of --secret-key-secret-id, --secret-key-file"
 [[ -z $admin_secret_id || -z $admin_password_file ]] || usage_error "give only one of --admin-secret-id, --admin-password-file"
+[[ -z $database_secret_id || -z $database_secret_file ]] || usage_error "give only one of --database-secret-id, --database-secret-file"
+ha=0
+[[ -z $database_secret_id && -z $database_secret_file ]] || ha=1
 [[ $https == 0 || $https == 1 ]] || usage_error "--https must be 0 or 1"
 [[ $http_port =~ ^[0-9]+$ ]] || usage_error "--http-port must be a number"
 [[ $health_timeout =~ ^[0-9]+$ ]] || usage_error "--health-timeout must be a whole number of seconds"
@@ -311,6 +327,29 @@ fi
 [[ ${#secret_key} -ge 32 ]] || fail "the Django secret key is shorter than 32 characters"
 safe_value "$secret_key" || fail "the Django secret key holds quotes, backslashes, \$ or whitespace: generate it with exclude_punctuation"
 
+database_url=""
+if [[ $ha -eq 1 ]]; then
+    step="database-secret"
+    # Prints postgres://user[:password]@host:port/dbname?sslmode=require from the
+    # RDS secret; the password only when it comes from a file (tests).
+    database_url=$(AWS_REGION=$region AWS_DEFAULT_REGION=$region "$venv/bin/python" - "$database_secret_id" "$database_secret_file" 2>>"$bootstrap_log" <<'PY'
+import json, sys
+from urllib.parse import quote
+secret_id, secret_file = sys.argv[1], sys.argv[2]
+if secret_file:
+    data = json.loads(open(secret_file).read())
+else:
+    import boto3
+    data = json.loads(boto3.client("secretsmanager").get_secret_value(SecretId=secret_id)["SecretString"])
+user = quote(data["username"], safe="")
+password = ":" + quote(data["password"], safe="") if secret_file else ""
+ssl = data.get("sslmode", "require")
+sys.stdout.write(f"postgres://{user}{password}@{data['host']}:{int(data['port'])}/{quote(data['dbname'], safe='')}?sslmode={ssl}")
+PY
+) || fail "cannot read the database secret (${database_secret_id:-$database_secret_file}): check the instance role and the secretsmanager endpoint"
+    safe_value "$database_url" || fail "the database URL holds quotes, backslashes, \$ or whitespace"
+fi
+
 step="env-file"
 for v in "$bucket" "$backup_bucket" "$backup_prefix" "$region" "$allowed_hosts" "$csrf_origins" "$admin_secret_id"; do
     safe_value "$v" || fail "unsafe character in a value for the environment file: $v"
@@ -333,9 +372,13 @@ env_line() { printf "%s='%s'\n" "$1" "$2"; }
     env_line AWS_REGION "$region"
     env_line AWS_DEFAULT_REGION "$region"
     env_line PYTHONDONTWRITEBYTECODE 1
+    if [[ $ha -eq 1 ]]; then
+        env_line DATABASE_URL "$database_url"
+        [[ -z $database_secret_id ]] || env_line CLINIC_DB_SECRET_ID "$database_secret_id"
+    fi
 } | write_file "$env_file" 0640 "root:$app_group"
 env_changed=$changed
-unset secret_key
+unset secret_key database_url
 
 # ---------------------------------------------------------------- manage wrapper
 step="manage-wrapper"
@@ -357,12 +400,16 @@ manage() { "$bin_dir/clinic-manage" "$@"; }
 
 # ---------------------------------------------------------------- 6. database
 step="pre-migrate-backup"
-if [[ -s $db ]]; then
+if [[ $ha -eq 0 && -s $db ]]; then
     as_app "$venv/bin/python" "$bin_dir/clinic_dbbackup.py" snapshot --db "$db" \
         --dest-dir "$db_dir/pre-migrate" --keep 5
 fi
 step="migrate"
-manage migrate --noinput
+if [[ $ha -eq 1 ]]; then
+    manage migrate_locked # once per release across instances (advisory lock)
+else
+    manage migrate --noinput
+fi
 step="collectstatic"
 manage collectstatic --noinput --verbosity 0
 step="first-admin"
@@ -386,7 +433,10 @@ render() {
 render gunicorn.conf.py | write_file "$gunicorn_conf" 0644 root:root
 gunicorn_changed=$changed
 units_changed=0
-for unit in clinic-gunicorn.service clinic-backup.service clinic-backup.timer; do
+units=(clinic-gunicorn.service)
+# Mode ha: no SQLite to back up (RDS point-in-time recovery and AWS Backup).
+[[ $ha -eq 1 ]] || units+=(clinic-backup.service clinic-backup.timer)
+for unit in "${units[@]}"; do
     render "$unit" | write_file "$systemd_dir/$unit" 0644 root:root
     units_changed=$((units_changed | changed))
 done
@@ -408,14 +458,16 @@ if [[ $no_systemd -eq 1 ]]; then
     exit 0
 fi
 if [[ $units_changed -eq 1 ]]; then systemctl daemon-reload; fi
-systemctl enable --quiet clinic-gunicorn.service clinic-backup.timer nginx.service
+timers=()
+[[ $ha -eq 1 ]] || timers=(clinic-backup.timer)
+systemctl enable --quiet clinic-gunicorn.service "${timers[@]}" nginx.service
 if [[ $((app_changed | env_changed | gunicorn_changed | units_changed)) -eq 1 ]]; then
     log "restarting clinic-gunicorn"
     systemctl restart clinic-gunicorn.service
 else
     systemctl start clinic-gunicorn.service
 fi
-systemctl start clinic-backup.timer
+[[ ${#timers[@]} -eq 0 ]] || systemctl start "${timers[@]}"
 step="nginx"
 nginx -t -q 2>&1 | tee -a -- "$bootstrap_log" >&2
 if [[ $nginx_changed -eq 1 ]] && systemctl is-active --quiet nginx.service; then

@@ -119,7 +119,7 @@ def process_record(record: dict) -> str:
 
     if size > imaging.MAX_BYTES:
         rejected = imaging.ImageRejected(
-            "too_large",
+            imaging.contract.TOO_LARGE,
             f"The file is {size / 2**20:.1f} MB; the limit is "
             f"{imaging.MAX_BYTES / 2**20:.0f} MB.",
         )
@@ -146,7 +146,7 @@ def process_record(record: dict) -> str:
         # our code or Pillow: the same bytes would fail the same way on every
         # retry. Record it, and log it loudly (type only: no bytes, no name).
         log.error("processing error", extra={"fields": {**fields, "exception": type(exc).__name__}})
-        rejected = imaging.ImageRejected("corrupt", "The image could not be processed.")
+        rejected = imaging.ImageRejected(imaging.contract.CORRUPT, "The image could not be processed.")
         return _fail(client, bucket, photo_id, source, rejected, fields, timings, started)
     finally:
         del body

@@ -5,17 +5,19 @@ directly. The handler (handler.py) does the S3 glue.
 
 Pipeline (one decode for all renditions):
 
-1. Sniff and identify by content (JPEG, PNG, WebP, GIF only); read the
-   dimensions from the header and refuse anything over ``MAX_PIXELS`` before a
-   single pixel is decoded.
+1. Sniff and identify by content (JPEG, PNG, WebP, GIF, HEIC/HEIF, AVIF);
+   read the dimensions from the header and refuse anything over ``MAX_PIXELS``
+   before a single pixel is decoded. WebP, HEIF and AVIF sizes are read by our
+   own parsers (heif_header.py for the ISO-BMFF container) before the codec
+   library sees the file, since those libraries allocate on open.
 2. JPEG: ``draft()`` asks libjpeg for DCT-domain scaling (1/2, 1/4, 1/8) to the
    smallest size still >= what the renditions need, then one decode.
 3. Normalise the mode (palette, 16-bit, alpha flattened on white, CMYK kept
    for the ICC transform), resize to ``large`` in the stored orientation, then
    apply the EXIF orientation and the ICC -> sRGB conversion on that smaller
    image, then a light sharpen.
-4. ``medium`` is made from ``large`` and ``thumb`` from the smallest rendition
-   that still covers it (a chain, never another decode).
+4. Each later rendition (photo_contract.RENDITIONS) is made from the smallest
+   one already made that still covers it (a chain, never another decode).
 5. Encode as baseline-optimised JPEG with no EXIF, no XMP, no comment and no
    ICC profile (the pixels are sRGB, which is what browsers assume).
 """
@@ -28,21 +30,25 @@ import time
 import warnings
 from dataclasses import dataclass, field
 
+import heif_header
+import photo_contract as contract
 from PIL import Image, ImageFile, ImageFilter
 
-PROCESSOR_VERSION = "1.0.0"
+PROCESSOR_VERSION = "1.1.0"
 
+# Pillow plugin ids tried by signature. HEIF and AVIF files are identified by
+# their container first (heif_header) and opened with that one plugin only.
 ACCEPTED_FORMATS = ("JPEG", "PNG", "WEBP", "GIF")
-MAX_PIXELS = 50_000_000
-MAX_BYTES = 25 * 1024 * 1024
-
-LARGE = 1600
-MEDIUM = 800
-THUMB = 256
+CONTAINER_FORMATS = ("AVIF", "HEIF")
+MAX_PIXELS = contract.MAX_PIXELS
+MAX_BYTES = contract.MAX_BYTES
+RENDITIONS = contract.RENDITIONS
+LARGE = contract.BY_NAME["large"].box
 
 JPEG_QUALITY = 82
-CONTENT_TYPE = "image/jpeg"
-EXTENSION = "jpg"
+CONTENT_TYPE = contract.CONTENT_TYPE
+EXTENSION = contract.EXTENSION
+_ACCEPTED_TEXT = ", ".join(contract.ACCEPTED_LABELS[:-1]) + " or " + contract.ACCEPTED_LABELS[-1]
 
 # Pillow's own bomb check as a backstop to ours: it warns above this and
 # raises above twice this. We turn the warning into an error below.
@@ -102,9 +108,9 @@ def fit(width: int, height: int, box: int) -> tuple[int, int]:
     return max(1, round(width * scale)), max(1, round(height * scale))
 
 
-def thumb_side(width: int, height: int) -> int:
-    """The thumb is a centre-cropped square: 256, or the shorter side if smaller."""
-    return min(THUMB, width, height)
+def square_side(width: int, height: int, box: int) -> int:
+    """A square rendition is a centre crop: ``box``, or the shorter side if smaller."""
+    return min(box, width, height)
 
 
 # --------------------------------------------------------------------- sniffing
@@ -141,13 +147,41 @@ def _magic(data: bytes) -> str | None:
         return "GIF"
     if data[:4] == b"RIFF" and data[8:12] == b"WEBP":
         return "WebP"
+    brands = heif_header.ftyp_brands(data)
+    if brands and brands & heif_header.AV1_BRANDS:
+        return "AVIF"
+    if brands and brands & (heif_header.HEVC_BRANDS | heif_header.GENERIC_BRANDS):
+        return "HEIF"
+    return None
+
+
+# Traces an accepted format leaves near the start of a file even when its
+# first bytes are damaged or something was put in front of them: a file with
+# one of these is a broken photo ("corrupt"), not another kind of file.
+_TRACES = (
+    (b"\xff\xd8\xff", "JPEG"), (b"JFIF\0", "JPEG"), (b"Exif\0\0", "JPEG"),
+    (b"\xff\xdb\x00\x43", "JPEG"), (b"\xff\xc0\x00\x11", "JPEG"), (b"\xff\xc2\x00\x11", "JPEG"),
+    (b"NG\r\n\x1a\n", "PNG"), (b"IHDR", "PNG"), (b"F87a", "GIF"), (b"F89a", "GIF"),
+    (b"NETSCAPE2.0", "GIF"),
+    (b"WEBPVP8", "WebP"), (b"ftypheic", "HEIF"), (b"ftypheix", "HEIF"), (b"ftypmif1", "HEIF"),
+    (b"ftypavif", "AVIF"), (b"ftypavis", "AVIF"), (b"hvcC", "HEIF"), (b"av1C", "AVIF"),
+)
+_TRACE_WINDOW = 4096
+
+
+def _trace(data: bytes) -> str | None:
+    """The accepted format whose traces a file carries near its start, if any."""
+    head = data[:_TRACE_WINDOW]
+    for needle, fmt in _TRACES:
+        if needle in head:
+            return fmt
     return None
 
 
 def _check_pixels(fmt: str, width: int, height: int) -> None:
     if width * height > MAX_PIXELS:
         raise ImageRejected(
-            "too_large",
+            contract.TOO_LARGE,
             f"The image is {width}x{height} pixels "
             f"({width * height / 1e6:.0f} megapixels); the limit is "
             f"{MAX_PIXELS / 1e6:.0f} megapixels.",
@@ -155,50 +189,100 @@ def _check_pixels(fmt: str, width: int, height: int) -> None:
         )
 
 
+_heif_ready = False
+
+
+def _register_heif() -> None:
+    """Load pillow-heif on the first HEIF file only: it maps libheif and an
+    HEVC codec (several MB), which JPEG-only containers never need."""
+    global _heif_ready
+    if not _heif_ready:
+        import pillow_heif
+
+        # Only the primary image: no thumbnails, depth maps or auxiliary images.
+        pillow_heif.register_heif_opener(thumbnails=False, depth_images=False, aux_images=False)
+        _heif_ready = True
+
+
+def _check_container(data: bytes) -> str:
+    """HEIF/AVIF: the sizes the container declares, checked before any codec
+    library sees the file. Returns the Pillow plugin to open it with."""
+    try:
+        declared = heif_header.read(data)
+    except heif_header.HeaderError:
+        raise ImageRejected(
+            contract.CORRUPT, "The HEIF/AVIF container is damaged and cannot be read."
+        ) from None
+    if declared.largest_pixels > MAX_PIXELS:
+        primary = declared.primary_size
+        worst = max(declared.sizes, key=lambda wh: wh[0] * wh[1])
+        _check_pixels(declared.plugin or "HEIF", *(primary if primary and
+                                                    primary[0] * primary[1] > MAX_PIXELS else worst))
+    if declared.plugin is None:
+        codec = declared.codec or "an unknown codec"
+        raise ImageRejected(
+            contract.UNSUPPORTED,
+            f"The HEIF file holds {codec} images, which are not supported; "
+            "send a HEIC (HEVC) or AVIF photo.",
+            {"format": "HEIF"},
+        )
+    if not declared.sizes:
+        raise ImageRejected(
+            contract.CORRUPT, "The HEIF/AVIF file declares no image size; its header is damaged."
+        )
+    return declared.plugin
+
+
 def open_image(data: bytes) -> Image.Image:
     """Identify by content and check the header size. Decodes no pixels."""
     if not data:
-        raise ImageRejected("corrupt", "The file is empty (0 bytes).")
+        raise ImageRejected(contract.CORRUPT, "The file is empty (0 bytes).")
     if len(data) > MAX_BYTES:
         raise ImageRejected(
-            "too_large",
+            contract.TOO_LARGE,
             f"The file is {len(data) / 2**20:.1f} MB; the limit is "
             f"{MAX_BYTES / 2**20:.0f} MB.",
         )
+    formats = ACCEPTED_FORMATS
     webp = _webp_size(data)
     if webp:
         _check_pixels("WEBP", *webp)
+    elif heif_header.is_isobmff_image(data):
+        plugin = _check_container(data)
+        if plugin == "HEIF":
+            _register_heif()
+        formats = (plugin,)
     try:
         with warnings.catch_warnings():
             warnings.simplefilter("error", Image.DecompressionBombWarning)
-            im = Image.open(io.BytesIO(data), formats=ACCEPTED_FORMATS)
+            im = Image.open(io.BytesIO(data), formats=formats)
     except Image.UnidentifiedImageError:
-        fmt = _magic(data)
-        if fmt:  # right signature, but no plugin could parse the header
+        fmt = _magic(data) or _trace(data)
+        if fmt:  # right signature (or its traces), but no plugin could parse the header
             raise ImageRejected(
-                "corrupt", f"The file looks like a {fmt} but its header is damaged."
+                contract.CORRUPT, f"The file looks like a {fmt} but its header is damaged."
             ) from None
         raise ImageRejected(
-            "unsupported",
-            "The file is not a supported image (JPEG, PNG, WebP or GIF).",
+            contract.UNSUPPORTED,
+            f"The file is not a supported image ({_ACCEPTED_TEXT}).",
         ) from None
     except (Image.DecompressionBombError, Image.DecompressionBombWarning):
-        fmt, size = _declared_size(data)
+        fmt, size = _declared_size(data, formats)
         if size:
             _check_pixels(fmt, *size)
         raise ImageRejected(
-            "too_large",
+            contract.TOO_LARGE,
             f"The image has more than {MAX_PIXELS / 1e6:.0f} megapixels.",
         ) from None
     except Exception:  # noqa: BLE001 - any parser error on a hostile header is "corrupt"
         raise ImageRejected(
-            "corrupt", "The image header is damaged and cannot be read."
+            contract.CORRUPT, "The image header is damaged and cannot be read."
         ) from None
     _check_pixels(im.format, *im.size)
     return im
 
 
-def _declared_size(data: bytes) -> tuple[str | None, tuple[int, int] | None]:
+def _declared_size(data: bytes, formats=ACCEPTED_FORMATS) -> tuple[str | None, tuple[int, int] | None]:
     """Format and size from the header of a file Pillow refused as a bomb.
 
     Only for the error message: Image.open reads the header, never the pixels,
@@ -207,7 +291,7 @@ def _declared_size(data: bytes) -> tuple[str | None, tuple[int, int] | None]:
     limit = Image.MAX_IMAGE_PIXELS
     Image.MAX_IMAGE_PIXELS = None
     try:
-        with Image.open(io.BytesIO(data), formats=ACCEPTED_FORMATS) as im:
+        with Image.open(io.BytesIO(data), formats=formats) as im:
             return im.format, im.size
     except Exception:  # noqa: BLE001 - only for a nicer message
         return None, None
@@ -219,9 +303,11 @@ def _declared_size(data: bytes) -> tuple[str | None, tuple[int, int] | None]:
 
 def _needed_scale(width: int, height: int) -> float:
     """Largest fraction of the stored image any rendition needs (<= 1)."""
-    large = min(1.0, LARGE / max(width, height))
-    thumb = min(1.0, THUMB / min(width, height))  # thumb covers the short side
-    return max(large, thumb)
+    need = 0.0
+    for spec in RENDITIONS:
+        side = min(width, height) if spec.square else max(width, height)  # a square covers the short side
+        need = max(need, min(1.0, spec.box / side))
+    return need
 
 
 def _decode(im: Image.Image) -> Image.Image:
@@ -237,11 +323,11 @@ def _decode(im: Image.Image) -> Image.Image:
             im.load()
     except (Image.DecompressionBombError, Image.DecompressionBombWarning):
         raise ImageRejected(
-            "too_large", f"The image has more than {MAX_PIXELS / 1e6:.0f} megapixels."
+            contract.TOO_LARGE, f"The image has more than {MAX_PIXELS / 1e6:.0f} megapixels."
         ) from None
     except Exception:  # noqa: BLE001 - a bad file must never raise out of the handler
         raise ImageRejected(
-            "corrupt", "The image data is truncated or damaged and cannot be decoded."
+            contract.CORRUPT, "The image data is truncated or damaged and cannot be decoded."
         ) from None
     return im
 
@@ -322,8 +408,8 @@ def _resize(im: Image.Image, size: tuple[int, int], box=None, gap: float = 2.0) 
     """LANCZOS, after an integer box reduce() while the ratio exceeds ``gap``.
 
     gap=2.0 (large, from the decoded image) keeps the final LANCZOS pass over
-    at least 2x the output; gap=1.0 (the chain: medium from large, thumb from
-    medium) lets a ~2x step be a plain 2x2 box average, which is ten times
+    at least 2x the output; gap=1.0 (the chain: each rendition from a larger
+    one) lets a ~2x step be a plain 2x2 box average, which is ten times
     faster than LANCZOS and, followed by the sharpen, looks the same at that size.
     """
     return im.resize(size, Image.Resampling.LANCZOS, box=box, reducing_gap=gap)
@@ -339,7 +425,7 @@ def _centre_square(width: int, height: int) -> tuple[int, int, int, int]:
 # --------------------------------------------------------------------- pipeline
 
 def process(data: bytes) -> Result:
-    """Make the large, medium and thumb renditions of an uploaded image.
+    """Make every rendition in photo_contract.RENDITIONS of an uploaded image.
 
     Raises ImageRejected(code, message) for anything that is not a usable
     photo; any other exception is a bug.
@@ -377,30 +463,29 @@ def process(data: bytes) -> Result:
         large = _sharpen(finish(_resize(base, stored_target)))
     else:  # already the right size: a small original, or an exact DCT scale
         large = _sharpen(finish(base)) if drafted else finish(base)
+    made = {"large": large}
     t["large"] = time.perf_counter()
 
-    # medium: from large.
-    mw, mh = fit(src_w, src_h, MEDIUM)
-    medium = _sharpen(_resize(large, (mw, mh), gap=1.0)) if large.size != (mw, mh) else large
-    t["medium"] = time.perf_counter()
+    # every other rendition: from the smallest one made so far that covers it
+    # (a crop of a crop stays centred: every square is centred on the photo).
+    for spec in RENDITIONS[1:]:
+        if spec.square:
+            side = square_side(src_w, src_h, spec.box)
+            img = _square_from(made, side, base, finish)
+        else:
+            size = fit(src_w, src_h, spec.box)
+            whole = [m for n, m in made.items() if not contract.BY_NAME[n].square and m.width >= size[0]]
+            source = min(whole, key=lambda m: m.width)  # `large` always qualifies
+            img = source if source.size == size else _sharpen(_resize(source, size, gap=1.0))
+        made[spec.name] = img
+    t["chain"] = time.perf_counter()
 
-    # thumb: from the smallest image whose short side still covers it.
-    side = thumb_side(src_w, src_h)
-    for candidate in (medium, large):
-        if min(candidate.size) >= side:
-            thumb = _square(candidate, side)
-            break
-    else:
-        box = _centre_square(*base.size)
-        thumb = finish(_resize(base, (side, side), box=box))
-        thumb = _sharpen(thumb) if box[2] - box[0] != side else thumb
-    t["thumb"] = time.perf_counter()
-
-    for name, img in (("large", large), ("medium", medium), ("thumb", thumb)):
-        renditions.append(Rendition(name, _encode(img), img.width, img.height))
+    for spec in RENDITIONS:
+        img = made[spec.name]
+        renditions.append(Rendition(spec.name, _encode(img), img.width, img.height))
     t["encode"] = time.perf_counter()
 
-    marks = ["start", "open", "decode", "large", "medium", "thumb", "encode"]
+    marks = ["start", "open", "decode", "large", "chain", "encode"]
     stamps = [t0] + [t[k] for k in marks[1:]]
     timings = {
         marks[i]: round((stamps[i] - stamps[i - 1]) * 1000, 2) for i in range(1, len(marks))
@@ -411,6 +496,17 @@ def process(data: bytes) -> Result:
 
 def _sharpen(im: Image.Image) -> Image.Image:
     return im.filter(_SHARPEN)
+
+
+def _square_from(made: dict, side: int, base: Image.Image, finish) -> Image.Image:
+    """A centred side x side square from the smallest rendition that covers it,
+    or from the decoded base if none does (a tiny or very long original)."""
+    covering = [m for m in made.values() if min(m.size) >= side]
+    if covering:
+        return _square(min(covering, key=lambda m: min(m.size)), side)
+    box = _centre_square(*base.size)
+    img = finish(_resize(base, (side, side), box=box))
+    return _sharpen(img) if box[2] - box[0] != side else img
 
 
 def _square(im: Image.Image, side: int) -> Image.Image:

@@ -6,8 +6,10 @@ Ctrl-C or SIGTERM stops everything (app, worker, final mirror sync, moto) and ex
 from __future__ import annotations
 
 import argparse
+import json
 import os
 import signal
+import sqlite3
 import sys
 import time
 import urllib.request
@@ -17,7 +19,7 @@ from local import bucket as bucket_setup
 from local import consistency
 from local.env import APP_DIR, REPO, app_env, base_env, worker_env
 from local.ports import PortInUse, require_free, wait_listening
-from local.procs import Child
+from local.procs import Child, Registry, stop_stale
 from local.s3_mirror import Mirror, MirrorThread
 from local.state import State
 
@@ -57,24 +59,34 @@ def _raise_shutdown(signum, _frame):
     raise Shutdown(signal.Signals(signum).name)
 
 
-def check_consistency(state: State, fresh: bool) -> None:
+def check_consistency(state: State, fresh: bool) -> tuple[set[str], set[str]]:
+    """Returns (originals to process again, mirrored keys not to restore)."""
     if fresh:
         moved = state.move_aside()
         if moved:
             say(f"--fresh: previous records and photos moved to {show(moved)}")
-        return
+        return set(), set()
     mirror = Mirror(state.s3_dir)
     if not state.has_records():
         if mirror.keys():
             moved = state.move_aside()
             say(f"No database but stored photos: moved them to {show(moved)}; starting fresh.")
-        return
-    missing = consistency.missing_objects(state.db_path, mirror.keys())
-    if missing:
-        moved = state.move_aside()
-        say(f"The records in {show(state.data_dir)} need {len(missing)} photo object(s) that are not in "
-            f"{show(state.s3_dir)} (e.g. {missing[0]}).")
-        say(f"Starting fresh; the previous records and photos were moved to {show(moved)}.")
+        return set(), set()
+    kept = mirror.keys()
+    lost, again, stale = consistency.repair(state.db_path, kept)
+    if lost:
+        say(f"{len(lost)} photo(s) whose original did not reach {show(state.s3_dir)} before the last stop "
+            f"are marked lost (the app asks to upload them again); every record is kept.")
+    if again:
+        say(f"{len(again)} photo(s) with missing processed files will be processed again.")
+    originals = set()
+    if again:
+        with sqlite3.connect(f"file:{state.db_path}?mode=ro", uri=True) as conn:
+            rows = conn.execute(
+                f"SELECT key FROM registry_photo WHERE photo_id IN ({','.join('?' * len(again))})", again
+            ).fetchall()
+        originals = {r[0] for r in rows}
+    return originals, stale
 
 
 def wait_http_ok(url: str, timeout: float, child: Child) -> bool:
@@ -90,7 +102,7 @@ def wait_http_ok(url: str, timeout: float, child: Child) -> bool:
     return False
 
 
-def start(args, state: State, children: dict, mirror_box: list) -> str:
+def start(args, state: State, children: dict, mirror_box: list, repaired=(set(), set()), registry=None) -> str:
     host = args.host
     endpoint = f"http://{host}:{args.s3_port}"
     app_url = f"http://{host}:{args.app_port}"
@@ -101,10 +113,13 @@ def start(args, state: State, children: dict, mirror_box: list) -> str:
     logs = state.logs_dir
     py = sys.executable
 
+    def child(name, argv, **kw):
+        return Child(name, argv, state_dir=state.root, registry=registry, **kw)
+
     # The app's one-off setup does not need S3: run it while moto starts.
     setup_argv = [py, "-m", "local.appsetup"] + (["--seed", str(args.seed)] if args.seed else [])
-    children["setup"] = Child("setup", setup_argv, env=env, cwd=APP_DIR, log_path=logs / "app-setup.log")
-    children["s3"] = s3 = Child("s3", [py, "-m", "moto.server", "-H", host, "-p", str(args.s3_port)],
+    children["setup"] = child("setup", setup_argv, env=env, cwd=APP_DIR, log_path=logs / "app-setup.log")
+    children["s3"] = s3 = child("s3", [py, "-m", "moto.server", "-H", host, "-p", str(args.s3_port)],
                                 env=base, cwd=REPO, log_path=logs / "s3.log")
     if not wait_listening(host, args.s3_port, 30, s3.alive):
         raise StartupFailed(f"the local S3 (moto) did not start; see {show(s3.log_path)}:\n{s3.log_tail()}")
@@ -112,14 +127,15 @@ def start(args, state: State, children: dict, mirror_box: list) -> str:
     s3c, sqsc = bucket_setup.clients(endpoint)
     bucket_setup.create_bucket(s3c, bucket_setup.BUCKET, origins)
     mirror = Mirror(state.s3_dir)
-    kept = mirror.keys()
-    unprocessed = consistency.unprocessed_uploads(kept)
+    reprocess, stale = repaired
+    kept = mirror.keys() - stale
+    unprocessed = consistency.unprocessed_uploads(kept) | (reprocess & kept)
     # Finished objects go back before the notification exists (no reprocessing);
     # originals whose processing never finished go back after it, so they get their event.
     restored = mirror.restore(s3c, bucket_setup.BUCKET, kept - unprocessed)
     queue_url, queue_arn = bucket_setup.create_queue(sqsc)
     bucket_setup.enable_notifications(s3c, bucket_setup.BUCKET, queue_arn)
-    children["worker"] = worker = Child("worker", [py, "-m", "local.worker", "--queue-url", queue_url],
+    children["worker"] = worker = child("worker", [py, "-m", "local.worker", "--queue-url", queue_url],
                                         env=worker_env(base), cwd=REPO, log_path=logs / "worker.log")
     restored += mirror.restore(s3c, bucket_setup.BUCKET, unprocessed)
     thread = MirrorThread(mirror, s3c, bucket_setup.BUCKET)
@@ -135,7 +151,7 @@ def start(args, state: State, children: dict, mirror_box: list) -> str:
     gunicorn = [py, "-m", "gunicorn", "--chdir", str(APP_DIR), "--bind", f"{host}:{args.app_port}",
                 "--workers", str(args.workers), "--graceful-timeout", "5", "--access-logfile", "-",
                 "clinic.wsgi:application"]
-    children["app"] = app = Child("app", gunicorn, env=env, cwd=APP_DIR, log_path=logs / "app.log")
+    children["app"] = app = child("app", gunicorn, env=env, cwd=APP_DIR, log_path=logs / "app.log")
     if not wait_http_ok(f"{app_url}/healthz", 60, app):
         raise StartupFailed(f"the app did not start; see {show(app.log_path)}:\n{app.log_tail()}")
     if not worker.alive():
@@ -162,6 +178,16 @@ def stop_all(children: dict, mirror_box: list) -> None:
         say("warning: the last sync of the photos failed; the next run will check consistency")
 
 
+def _other_runner(state: State) -> int | None:
+    """The pid of a live runner recorded in this state directory's run.json."""
+    try:
+        pid = int(json.loads((state.root / "run.json").read_text())["runner"])
+        cmdline = Path(f"/proc/{pid}/cmdline").read_bytes()
+    except (OSError, ValueError, KeyError, TypeError):
+        return None
+    return pid if pid != os.getpid() and b"local" in cmdline else None
+
+
 def main(argv: list[str] | None = None) -> int:
     args = parse_args(argv)
     state = State(args.state_dir.resolve())
@@ -172,13 +198,22 @@ def main(argv: list[str] | None = None) -> int:
         return 2
     children: dict[str, Child] = {}
     mirror_box: list[MirrorThread] = []
+    state.prepare()
+    other = _other_runner(state)
+    if other:
+        print(f"another `python -m local` (pid {other}) is using {show(state.root)}; stop it first",
+              file=sys.stderr, flush=True)
+        return 2
+    stale = stop_stale(state.root)
+    if stale:
+        say(f"Stopped {stale} process(es) left running by an earlier run of {show(state.root)}.")
+    registry = Registry(state.root)
     previous = {sig: signal.signal(sig, _raise_shutdown) for sig in (signal.SIGINT, signal.SIGTERM)}
     code = 0
     try:
+        repaired = check_consistency(state, args.fresh)
         state.prepare()
-        check_consistency(state, args.fresh)
-        state.prepare()
-        url = start(args, state, children, mirror_box)
+        url = start(args, state, children, mirror_box, repaired, registry)
         say(f"Ready: {url}  (Ctrl-C stops everything)")
         while True:
             for name, child in children.items():
@@ -195,6 +230,7 @@ def main(argv: list[str] | None = None) -> int:
         for sig in previous:
             signal.signal(sig, signal.SIG_IGN)
         stop_all(children, mirror_box)
+        registry.close()
         for sig, handler in previous.items():
             signal.signal(sig, handler)
     say(f"Stopped. Records and photos are kept in {show(state.root)} (--fresh starts over).")

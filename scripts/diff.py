@@ -25,7 +25,12 @@ def have_credentials() -> bool:
 def main(stack: str) -> int:
     if have_credentials():
         print(f">> AWS credentials found: cdk diff {stack} against the deployed stack")
-        return subprocess.call(["npx", "--no-install", "cdk", "diff", stack])
+        rc = subprocess.call(["npx", "--no-install", "cdk", "diff", stack])
+        # cdk diff marks replacements too, easy to miss in a long diff: say it
+        # again loudly against the reviewed snapshot (exit 3 when it replaces).
+        print(">> checking for replacement of stateful resources against tests/snapshots/")
+        offline = template_snapshot.main(["--replacements-only"])
+        return rc or offline
     print(">> no AWS credentials: comparing a fresh synth with tests/snapshots/ (make snapshot accepts it)")
     return template_snapshot.main([])
 

@@ -41,6 +41,26 @@ WantedBy=multi-user.target
 """
 
 
+# Written by cfn-init itself, as AWS's sample templates do: some aws-cfn-bootstrap
+# builds on AL2023 ship no cfn-hup.service, and then `services: systemd: cfn-hup`
+# fails with "Could not enable service cfn-hup".
+CFN_HUP_UNIT_PATH = "/etc/systemd/system/cfn-hup.service"
+CFN_HUP_UNIT = """[Unit]
+Description=cfn-hup daemon (applies CloudFormation metadata updates)
+After=network-online.target
+Wants=network-online.target
+
+[Service]
+Type=simple
+ExecStart=/opt/aws/bin/cfn-hup
+Restart=always
+RestartSec=30
+
+[Install]
+WantedBy=multi-user.target
+"""
+
+
 def cfn_hup_config(resource_logical_id: str) -> ec2.InitConfig:
     region = Aws.REGION
     return ec2.InitConfig([
@@ -63,6 +83,9 @@ def cfn_hup_config(resource_logical_id: str) -> ec2.InitConfig:
             owner="root",
             group="root",
         ),
+        ec2.InitFile.from_string(CFN_HUP_UNIT_PATH, CFN_HUP_UNIT, mode="000644", owner="root", group="root"),
+        # cfn-init runs files, then commands, then services: systemd sees the unit first.
+        ec2.InitCommand.shell_command("systemctl daemon-reload", key="10-cfn-hup-daemon-reload"),
         ec2.InitService.enable(
             "cfn-hup", enabled=True, ensure_running=True, service_manager=ec2.ServiceManager.SYSTEMD
         ),

@@ -2,12 +2,11 @@
 
 from __future__ import annotations
 
-from aws_cdk import Aws, CfnCreationPolicy, CfnResourceSignal, Duration, RemovalPolicy, Size, Stack
+from aws_cdk import Aws, CfnCreationPolicy, CfnResourceSignal, Duration, Size, Stack
 from aws_cdk import aws_backup as backup
 from aws_cdk import aws_ec2 as ec2
 from aws_cdk import aws_events as events
 from aws_cdk import aws_iam as iam
-from aws_cdk import aws_kms as kms
 from aws_cdk import aws_secretsmanager as secretsmanager
 from constructs import Construct
 
@@ -15,8 +14,15 @@ from . import bootstrap
 from .app_release import release_asset
 from .config import ClinicConfig
 from .nag import acknowledge
-from .network import VPC_CIDR, Network
-from .photo_storage import BACKUPS_PREFIX, PROCESSED_PREFIX, UPLOADS_PREFIX, PhotoStorage
+from .naming import STATEFUL, stack_data_key, stack_unique_suffix, vault_name_prefix
+from .network import Network
+from .origin_access import (  # noqa: F401  (re-exported: tests and preflight import them here)
+    CLOUDFRONT_PREFIX_LIST_NAME,
+    CLOUDFRONT_PREFIX_LIST_WEIGHT,
+    SG_INBOUND_RULES_QUOTA,
+    admit_cloudfront_only,
+)
+from .photo_storage import BACKUPS_PREFIX, PhotoStorage
 
 # Resolved by EC2 when the instance launches, not by CloudFormation on every
 # deploy: a new AMI release must never replace the instance that holds the volume.
@@ -24,6 +30,12 @@ AL2023_ARM64_AMI = "/aws/service/ami-amazon-linux-latest/al2023-ami-kernel-defau
 DATA_DEVICE = "/dev/sdf"  # Nitro exposes it as /dev/nvmeXn1; the boot script finds it by volume id
 DATA_MOUNT = "/data"
 APP_PORT = 80  # nginx; CloudFront's VPC origin speaks HTTP inside the VPC
+
+# Who may open APP_PORT: CloudFront's origin-facing servers (stacks/origin_access.py).
+# nginx trusts X-Forwarded-For from every peer on APP_PORT, because the security
+# group lets only CloudFront reach that port; it takes the LAST hop only (the
+# one CloudFront appended), so a client-supplied header cannot choose the address.
+ORIGIN_PEERS = ("0.0.0.0/0", "::/0")
 
 
 class ClinicServer(Construct):
@@ -35,15 +47,7 @@ class ClinicServer(Construct):
         self.subnet = subnet
         self.availability_zone = subnet.availability_zone
 
-        self.data_key = kms.Key(
-            self,
-            "DataKey",
-            description="Encrypts the clinic's data volume and its snapshots",
-            enable_key_rotation=True,
-            removal_policy=RemovalPolicy.RETAIN,
-            pending_window=Duration.days(30),
-        )
-        self.data_key.add_alias(f"alias/{Stack.of(self).stack_name.lower()}-data")
+        self.data_key = stack_data_key(self)
 
         self.data_volume = ec2.Volume(
             self,
@@ -54,24 +58,20 @@ class ClinicServer(Construct):
             iops=config.data_volume_iops,
             encrypted=True,
             encryption_key=self.data_key,
-            removal_policy=RemovalPolicy.RETAIN,
-            volume_name="clinic-data",
+            removal_policy=STATEFUL,
+            volume_name="clinic-data",  # a Name tag, not a unique physical name
         )
 
         self.security_group = ec2.SecurityGroup(
             self,
             "InstanceSg",
             vpc=vpc,
-            description="Clinic server: HTTP only from inside the VPC (the CloudFront VPC origin); no SSH",
+            description="Clinic server: HTTP only from CloudFront origin-facing servers (VPC origin); no SSH",
             # The subnet has no route to the internet; egress reaches only the
             # VPC endpoints and the S3 gateway endpoint.
             allow_all_outbound=True,
         )
-        self.security_group.add_ingress_rule(
-            ec2.Peer.ipv4(VPC_CIDR),
-            ec2.Port.tcp(APP_PORT),
-            "nginx, reached only by CloudFront's VPC origin ENIs (isolated subnet, no public IP)",
-        )
+        self._admit_cloudfront_only()
 
         self.role = iam.Role(
             self,
@@ -98,7 +98,8 @@ class ClinicServer(Construct):
             http_put_response_hop_limit=1,
             http_endpoint=True,
             detailed_monitoring=True,
-            disable_api_termination=True,
+            # No EC2 termination protection: it would block a failed first create's
+            # rollback (ROLLBACK_FAILED). Stack termination protection guards instead.
             associate_public_ip_address=False,
             block_devices=[
                 ec2.BlockDevice(
@@ -132,6 +133,10 @@ class ClinicServer(Construct):
         self._snapshot_schedule()
         self._acknowledge_findings()
 
+    def _admit_cloudfront_only(self) -> None:
+        """APP_PORT from CloudFront's origin-facing prefix list, and from nothing else."""
+        self.cloudfront_prefix_list_id = admit_cloudfront_only(self, self.security_group, APP_PORT)
+
     def install_app(self, *, storage: PhotoStorage, allowed_hosts: list[str], csrf_origins: list[str]) -> None:
         """Secrets, least-privilege access to the bucket, and the release installed by cfn-init."""
         self.secret_key = secretsmanager.Secret(
@@ -139,7 +144,7 @@ class ClinicServer(Construct):
             "DjangoSecretKey",
             description="Django SECRET_KEY of the clinic app (read by the instance at install time)",
             generate_secret_string=secretsmanager.SecretStringGenerator(password_length=64, exclude_punctuation=True),
-            removal_policy=RemovalPolicy.RETAIN,
+            removal_policy=STATEFUL,
         )
         self.admin_password = secretsmanager.Secret(
             self,
@@ -148,7 +153,7 @@ class ClinicServer(Construct):
             generate_secret_string=secretsmanager.SecretStringGenerator(
                 password_length=20, exclude_characters="\"'\\`/@ ", require_each_included_type=True
             ),
-            removal_policy=RemovalPolicy.RETAIN,
+            removal_policy=STATEFUL,
         )
         for secret, why in (
             (self.secret_key, "Rotating the Django key signs every user out and must be coordinated with a "
@@ -173,9 +178,8 @@ class ClinicServer(Construct):
                 f"--secret-key-secret-id {self.secret_key.secret_arn}",
                 f"--admin-secret-id {self.admin_password.secret_arn}",
                 f"--reason-file {bootstrap.REASON_FILE}",
-                # nginx trusts X-Forwarded-For only from CloudFront's VPC-origin ENIs,
-                # so the sign-in throttle sees the viewer's address.
-                f"--trusted-proxy-cidr {VPC_CIDR}",
+                # The viewer's address is the hop CloudFront appends to X-Forwarded-For.
+                f"--trusted-proxy-cidr {','.join(ORIGIN_PEERS)}",
             ]
         )
         self.init_configs["install"] = ec2.InitConfig(
@@ -188,25 +192,23 @@ class ClinicServer(Construct):
         )
 
     def _grant_app_access(self, storage: PhotoStorage) -> None:
-        """Exactly what the app needs on the bucket, by prefix; nothing can delete."""
+        """Exactly what the app needs on the bucket, by prefix: the photo prefixes
+        as every shape of the app needs them (PhotoStorage.grant_app_photo_access),
+        plus this instance's own database backups."""
+        storage.grant_app_photo_access(self.role)
         statements = [
-            # Presigned POSTs are signed with these credentials; HEAD (GetObject)
-            # confirms an upload's size and type before the app records it.
-            ("PresignAndConfirmUploads", ["s3:PutObject", "s3:GetObject"], [storage.object_arn(UPLOADS_PREFIX)], None),
-            ("ReadRenditions", ["s3:GetObject"], [storage.object_arn(PROCESSED_PREFIX)], None),
             ("DatabaseBackups", ["s3:PutObject", "s3:GetObject"], [storage.object_arn(BACKUPS_PREFIX)], None),
             ("ListOwnBackups", ["s3:ListBucket"], [storage.bucket_arn], {"StringLike": {"s3:prefix": [f"{BACKUPS_PREFIX}*"]}}),
             ("ReadAppSecrets", ["secretsmanager:GetSecretValue"], [self.secret_key.secret_arn, self.admin_password.secret_arn], None),
         ]
         for sid, actions, resources, conditions in statements:
             self.role.add_to_policy(iam.PolicyStatement(sid=sid, actions=actions, resources=resources, conditions=conditions))
-        policy = self.role.node.find_child("DefaultPolicy")
-        for prefix, why in (
-            (UPLOADS_PREFIX, "presigns uploads to server-generated keys under uploads/ and HEADs them to confirm"),
-            (PROCESSED_PREFIX, "reads any photo's renditions and manifest under processed/"),
-            (BACKUPS_PREFIX, "writes and reads its own database backups under backups/ (ListBucket is limited to that prefix too)"),
-        ):
-            acknowledge(policy, f"AwsSolutions-IAM5[Resource::{storage.nag_object_arn(prefix)}]", f"The clinic app {why}; the wildcard is that prefix only.")
+        acknowledge(
+            self.role.node.find_child("DefaultPolicy"),
+            f"AwsSolutions-IAM5[Resource::{storage.nag_object_arn(BACKUPS_PREFIX)}]",
+            "The clinic app writes and reads its own database backups under backups/ (ListBucket is limited to "
+            "that prefix too); the wildcard is that prefix only.",
+        )
 
     def finish_bootstrap(self) -> None:
         """Attach the cfn-init metadata once every concern has added its config."""
@@ -250,6 +252,13 @@ class ClinicServer(Construct):
             )
         acknowledge(
             self.instance,
+            "AwsSolutions-EC29",
+            "Deliberately no EC2 API termination protection: it blocks the rollback of a failed first create "
+            "(ROLLBACK_FAILED). The stack has CloudFormation termination protection instead (cdk.json "
+            "clinic.termination_protection, on by default; docs/deploy.md shows how to lift it).",
+        )
+        acknowledge(
+            self.instance,
             "CloudFormation-Validate::E1152",
             "ImageId 'resolve:ssm:<public AL2023 parameter>' is resolved by EC2 at launch (documented for "
             "RunInstances), so a new AMI release never replaces the instance that holds the data volume.",
@@ -283,7 +292,11 @@ class ClinicServer(Construct):
             self,
             "SnapshotVault",
             encryption_key=self.data_key,
-            removal_policy=RemovalPolicy.RETAIN,
+            # A vault name is required and unique per account and region: end it
+            # with this stack's id so a vault retained by an earlier stack never
+            # blocks a new one.
+            backup_vault_name=f"{vault_name_prefix(Stack.of(self).stack_name)}{stack_unique_suffix()}",
+            removal_policy=STATEFUL,
         )
         plan = backup.BackupPlan(self, "SnapshotPlan", backup_vault=vault)
         plan.add_rule(

@@ -11,11 +11,13 @@ from aws_cdk import aws_certificatemanager as acm
 from aws_cdk import aws_cloudfront as cloudfront
 from aws_cdk import aws_cloudfront_origins as origins
 from aws_cdk import aws_ec2 as ec2
+from aws_cdk import aws_elasticloadbalancingv2 as elbv2
 from aws_cdk import aws_s3 as s3
 from constructs import Construct
 
 from .config import ClinicConfig
 from .nag import acknowledge
+from .waf import ClinicWaf
 
 
 class FrontDoor(Construct):
@@ -24,14 +26,17 @@ class FrontDoor(Construct):
         scope: Construct,
         construct_id: str,
         *,
-        instance: ec2.Instance,
+        instance: ec2.Instance | None = None,
+        load_balancer: elbv2.IApplicationLoadBalancer | None = None,
         http_port: int,
         log_bucket: s3.IBucket,
         config: ClinicConfig,
     ) -> None:
         super().__init__(scope, construct_id)
-        origin = origins.VpcOrigin.with_ec2_instance(
-            instance,
+        # Mode single: the instance; mode ha: the internal ALB in front of the group.
+        target = origins.VpcOrigin.with_ec2_instance if instance is not None else origins.VpcOrigin.with_application_load_balancer
+        origin = target(
+            instance if instance is not None else load_balancer,
             http_port=http_port,
             protocol_policy=cloudfront.OriginProtocolPolicy.HTTP_ONLY,
             read_timeout=Duration.seconds(60),
@@ -55,8 +60,10 @@ class FrontDoor(Construct):
             compress=True,
         )
         custom = {}
+        if config.waf_enabled:
+            custom["web_acl_id"] = ClinicWaf(self, "Waf").web_acl_arn
         if config.custom_domain:
-            custom = {
+            custom |= {
                 "domain_names": [config.custom_domain],
                 "certificate": acm.Certificate.from_certificate_arn(self, "Certificate", config.certificate_arn),
                 "minimum_protocol_version": cloudfront.SecurityPolicyProtocol.TLS_V1_2_2021,
@@ -91,12 +98,13 @@ class FrontDoor(Construct):
                 "Staff may work from anywhere (home, travel); sign-in is required for every page. "
                 "Set context clinic.allowed_countries (e.g. [\"BR\"]) to restrict by country.",
             )
-        acknowledge(
-            d,
-            "AwsSolutions-CFR2",
-            "AWS WAF adds a monthly charge a single clinic rarely justifies; the origin is private, every "
-            "page requires sign-in and the app throttles sign-in attempts. Revisit for larger deployments.",
-        )
+        if not config.waf_enabled:
+            acknowledge(
+                d,
+                "AwsSolutions-CFR2",
+                "clinic.waf_enabled is false (e.g. a stack outside us-east-1): the origin is private, every "
+                "page requires sign-in and the app limits sign-in attempts (django-axes).",
+            )
         if not config.custom_domain:
             acknowledge(
                 d,

@@ -20,6 +20,9 @@ INTERFACE_ENDPOINTS = {
     "SecretsManager": ec2.InterfaceVpcEndpointAwsService.SECRETS_MANAGER,
     "CloudFormation": ec2.InterfaceVpcEndpointAwsService.CLOUDFORMATION,
 }
+# Mode ha only: the instances ship their logs to CloudWatch Logs (nothing an
+# instance holds is needed once it is gone).
+HA_INTERFACE_ENDPOINTS = {"Logs": ec2.InterfaceVpcEndpointAwsService.CLOUDWATCH_LOGS}
 
 
 # A literal (not the VPC's CidrBlock attribute) so security-group rules stay
@@ -33,11 +36,16 @@ class Network(Construct):
         flow_logs = logs.LogGroup(
             self, "FlowLogs", retention=config.log_retention, removal_policy=RemovalPolicy.DESTROY
         )
+        # The operator's zone (cdk.json clinic.availability_zone): VPC origins are
+        # not offered in every zone, and a zone *name* maps to a different physical
+        # zone in each account, so `make preflight` checks its zone id.
+        # Mode ha always spans two zones (config refuses availability_zone there).
+        zones = {"availability_zones": [config.availability_zone]} if config.availability_zone else {"max_azs": 2}
         self.vpc = ec2.Vpc(
             self,
             "Vpc",
             ip_addresses=ec2.IpAddresses.cidr(VPC_CIDR),
-            max_azs=2,
+            **zones,
             nat_gateways=0,
             restrict_default_security_group=True,
             # The public subnets hold nothing: CloudFront VPC origins need the VPC
@@ -54,11 +62,20 @@ class Network(Construct):
             },
         )
         self.app_subnets = ec2.SubnetSelection(subnet_type=ec2.SubnetType.PRIVATE_ISOLATED)
-        self.vpc.add_gateway_endpoint("S3", service=ec2.GatewayVpcEndpointAwsService.S3)
+        # Every endpoint the instance's first boot uses (dnf via S3, cfn-init,
+        # cfn-signal, Secrets Manager, Session Manager); the instance depends on all.
+        self.endpoints: list[ec2.IVpcEndpoint] = [
+            self.vpc.add_gateway_endpoint("S3", service=ec2.GatewayVpcEndpointAwsService.S3)
+        ]
 
-    def add_interface_endpoints(self, subnet: ec2.ISubnet) -> None:
-        """Endpoints in the instance's subnet only: one ENI each, half the hourly price."""
-        subnets = ec2.SubnetSelection(subnets=[subnet])
+    def add_interface_endpoints(self, subnet: ec2.ISubnet | None, *, extra: dict | None = None) -> None:
+        """Endpoints in the instance's subnet only: one ENI each, half the hourly price.
+
+        `subnet=None` (mode ha): in every app subnet, so one zone's loss leaves
+        the other zone's instances their endpoints.
+        """
+        subnets = ec2.SubnetSelection(subnets=[subnet]) if subnet is not None else self.app_subnets
+        self.interface_endpoints: dict[str, ec2.InterfaceVpcEndpoint] = {}
         endpoint_sg = ec2.SecurityGroup(
             self,
             "EndpointSg",
@@ -67,8 +84,8 @@ class Network(Construct):
             allow_all_outbound=False,
         )
         endpoint_sg.add_ingress_rule(ec2.Peer.ipv4(VPC_CIDR), ec2.Port.tcp(443), "AWS APIs over TLS from the VPC")
-        for name, service in INTERFACE_ENDPOINTS.items():
-            self.vpc.add_interface_endpoint(
+        for name, service in {**INTERFACE_ENDPOINTS, **(extra or {})}.items():
+            endpoint = self.vpc.add_interface_endpoint(
                 name,
                 service=service,
                 subnets=subnets,
@@ -76,3 +93,5 @@ class Network(Construct):
                 security_groups=[endpoint_sg],
                 open=False,
             )
+            self.endpoints.append(endpoint)
+            self.interface_endpoints[name] = endpoint

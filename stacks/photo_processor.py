@@ -37,7 +37,7 @@ class PhotoProcessor(Construct):
             code=pillow_layer_code(LAMBDA_SRC / "requirements.txt", RUNTIME, ARCHITECTURE),
             compatible_runtimes=[RUNTIME],
             compatible_architectures=[ARCHITECTURE],
-            description="Pillow, pinned in lambda_src/requirements.txt, built with pip (no Docker)",
+            description="Pillow and pillow-heif, pinned in lambda_src/requirements.txt, built with pip (no Docker)",
         )
 
         # Events that still fail after the retries land here with their payload,

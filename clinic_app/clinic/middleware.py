@@ -7,6 +7,7 @@ from django.contrib.auth.middleware import (
     LoginRequiredMiddleware as _DjangoLoginRequired,
 )
 from django.http import JsonResponse
+from django.utils.cache import add_never_cache_headers
 
 
 class ContentSecurityPolicyMiddleware:
@@ -31,3 +32,37 @@ class LoginRequiredMiddleware(_DjangoLoginRequired):
         if request.path.startswith("/api/"):
             return JsonResponse({"error": "Sessão expirada: entre novamente."}, status=401)
         return super().handle_no_permission(request, view_func)
+
+
+class CurrentUserMiddleware:
+    """Makes the signed-in user known to signal handlers (the photo deletion
+    outbox writes audit entries from a pre_delete signal)."""
+
+    def __init__(self, get_response):
+        self.get_response = get_response
+
+    def __call__(self, request):
+        from registry.outbox import current_user
+
+        token = current_user.set(getattr(request, "user", None))
+        try:
+            return self.get_response(request)
+        finally:
+            current_user.reset(token)
+
+
+class NoStoreMiddleware:
+    """Cache-Control: no-store on every response that does not set its own
+    (pages, JSON, error pages, the sign-in and lockout pages): any page may show
+    personal data, so no browser or proxy keeps a copy. Only static files
+    (served by nginx on the instance) are exempt."""
+
+    def __init__(self, get_response):
+        self.get_response = get_response
+        self.static = settings.STATIC_URL
+
+    def __call__(self, request):
+        response = self.get_response(request)
+        if "Cache-Control" not in response and not request.path.startswith(self.static):
+            add_never_cache_headers(response)
+        return response

@@ -10,9 +10,12 @@ from __future__ import annotations
 
 import os
 import sys
+import tempfile
+from datetime import timedelta
 from pathlib import Path
 
 from django.core.exceptions import ImproperlyConfigured
+from registry import photo_contract
 
 BASE_DIR = Path(__file__).resolve().parent.parent  # clinic_app/
 REPO_DIR = BASE_DIR.parent
@@ -62,20 +65,25 @@ INSTALLED_APPS = [
     "django.contrib.messages",
     "django.contrib.staticfiles",
     "django.contrib.humanize",
+    "axes",
     "registry",
 ]
 
 MIDDLEWARE = [
     "django.middleware.security.SecurityMiddleware",
     "clinic.middleware.ContentSecurityPolicyMiddleware",
+    "clinic.middleware.NoStoreMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
     "django.middleware.locale.LocaleMiddleware",
     "django.middleware.common.CommonMiddleware",
     "django.middleware.csrf.CsrfViewMiddleware",
     "django.contrib.auth.middleware.AuthenticationMiddleware",
+    "clinic.middleware.CurrentUserMiddleware",
     "django.contrib.messages.middleware.MessageMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
     "clinic.middleware.LoginRequiredMiddleware",
+    # last: turns a locked-out sign-in (app form or /admin/login/) into the lockout page
+    "axes.middleware.AxesMiddleware",
 ]
 
 ROOT_URLCONF = "clinic.urls"
@@ -103,6 +111,9 @@ if DATABASE_URL:
     import dj_database_url
 
     DATABASES = {"default": dj_database_url.parse(DATABASE_URL, conn_max_age=60, conn_health_checks=True)}
+    if os.environ.get("CLINIC_DB_SECRET_ID"):
+        # Mode ha: the password comes from the rotating RDS secret at connect time.
+        DATABASES["default"]["ENGINE"] = "clinic.pg_secret"
 else:
     DATABASES = {
         "default": {
@@ -120,6 +131,9 @@ else:
                 ),
                 "transaction_mode": "IMMEDIATE",
             },
+            # Tests use a file too, not shared-cache memory: concurrency tests
+            # need SQLite's real locking (busy_timeout, WAL), as in production.
+            "TEST": {"NAME": os.path.join(tempfile.gettempdir(), f"clinic-test-{os.getpid()}.sqlite3")},
         }
     }
 
@@ -138,13 +152,34 @@ AUTH_PASSWORD_VALIDATORS = [
     {"NAME": "django.contrib.auth.password_validation.CommonPasswordValidator"},
     {"NAME": "django.contrib.auth.password_validation.NumericPasswordValidator"},
 ]
+CSRF_FAILURE_VIEW = "registry.views.csrf_failure"
 LOGIN_URL = "login"
 LOGIN_REDIRECT_URL = "animal_list"
 LOGOUT_REDIRECT_URL = "login"
 
-# Sign-in throttling (registry.throttle): failures per username+IP.
+# Sign-in limiting: django-axes hooks authenticate() itself, so the app's form
+# and /admin/login/ share one limiter (registry.auth adds atomic admission and a
+# per-address limit across usernames).
+AUTHENTICATION_BACKENDS = [
+    "registry.auth.ClinicAxesBackend",  # axes.backends.AxesStandaloneBackend
+    "django.contrib.auth.backends.ModelBackend",
+]
 LOGIN_MAX_FAILURES = int(os.environ.get("CLINIC_LOGIN_MAX_FAILURES", "5"))
+LOGIN_MAX_FAILURES_PER_ADDRESS = int(os.environ.get("CLINIC_LOGIN_MAX_FAILURES_PER_ADDRESS", "20"))
 LOGIN_LOCKOUT_SECONDS = int(os.environ.get("CLINIC_LOGIN_LOCKOUT_SECONDS", "900"))
+AXES_HANDLER = "registry.auth.ClinicAxesHandler"
+AXES_FAILURE_LIMIT = LOGIN_MAX_FAILURES
+AXES_COOLOFF_TIME = timedelta(seconds=LOGIN_LOCKOUT_SECONDS)
+AXES_LOCKOUT_PARAMETERS = [["username", "ip_address"]]
+AXES_CLIENT_IP_CALLABLE = "registry.auth.client_ip"
+AXES_USERNAME_CALLABLE = "registry.auth.normalise_username"
+AXES_LOCKOUT_CALLABLE = "registry.auth.lockout_response"
+AXES_RESET_ON_SUCCESS = False  # registry.auth forgives only the signed-in username's failures
+AXES_ENABLE_ACCESS_FAILURE_LOG = True
+AXES_SENSITIVE_PARAMETERS = ["password", "csrfmiddlewaretoken"]
+AXES_VERBOSE = False
+# a refused attempt does not push the lock further out (and is not counted twice)
+AXES_RESET_COOL_OFF_ON_FAILURE_DURING_LOCKOUT = False
 
 CACHES = {
     "default": {
@@ -186,10 +221,21 @@ STORAGES = {
 PHOTO_BUCKET = os.environ.get("CLINIC_PHOTO_BUCKET", "clinic-photos-local")
 AWS_REGION = os.environ.get("AWS_REGION") or os.environ.get("AWS_DEFAULT_REGION") or "us-east-1"
 AWS_ENDPOINT_URL = os.environ.get("AWS_ENDPOINT_URL", "").strip() or None
-PHOTO_MAX_BYTES = 25 * 1024 * 1024
+PHOTO_MAX_BYTES = photo_contract.MAX_BYTES  # the same limit as the processor
 PHOTO_UPLOAD_EXPIRES = 300  # seconds; presigned POST
 PHOTO_URL_EXPIRES = 600  # seconds; presigned GET for renditions
 PHOTO_PENDING_TIMEOUT = 600  # seconds after which a pending photo is shown as failed
+# Every S3 call on a request path: short timeouts, no retries, and a breaker
+# that fails fast for a while after S3 did not answer (registry.s3).
+S3_CONNECT_TIMEOUT = float(os.environ.get("CLINIC_S3_CONNECT_TIMEOUT", "1"))
+S3_READ_TIMEOUT = float(os.environ.get("CLINIC_S3_READ_TIMEOUT", "2"))
+S3_BREAKER_SECONDS = float(os.environ.get("CLINIC_S3_BREAKER_SECONDS", "15"))
+# Photo deletion outbox (registry.outbox): keep sweeping a deleted photo's
+# prefixes until no processor can still write there. The processor skips an
+# original that is gone, so only an invocation that already read it can write
+# after the delete: Lambda's maximum timeout (900 s, also the highest
+# processor_timeout_seconds stacks/config.py accepts) plus a margin.
+PHOTO_DELETE_SETTLE_SECONDS = int(os.environ.get("CLINIC_PHOTO_DELETE_SETTLE_SECONDS", str(900 + 300)))
 
 
 def _s3_origins() -> list[str]:
@@ -274,6 +320,8 @@ LOGGING = {
         "django.request": {"level": "ERROR"},
         "django.server": {"level": "WARNING"},
         "botocore": {"level": "WARNING"},
+        # axes logs usernames and addresses (personal data); the audit trail has them.
+        "axes": {"level": "ERROR"},
         "boto3": {"level": "WARNING"},
     },
 }

@@ -4,8 +4,10 @@ from django.contrib.auth.decorators import login_not_required
 from django.contrib.staticfiles.views import serve
 from django.urls import include, path, re_path
 
+from clinic.paths import ADMIN_PREFIX
+
 urlpatterns = [
-    path("admin/", admin.site.urls),
+    path(ADMIN_PREFIX.lstrip("/"), admin.site.urls),
     path("", include("registry.urls")),
 ]
 
@@ -14,3 +16,6 @@ if settings.SERVE_STATIC:
     urlpatterns.append(
         re_path(rf"^{_static}(?P<path>.*)$", login_not_required(serve), {"insecure": True}),
     )
+
+handler404 = "registry.views.error_404"
+handler403 = "registry.views.error_403"

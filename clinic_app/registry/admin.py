@@ -1,13 +1,41 @@
+from django import forms
 from django.contrib import admin
+from django.contrib.auth.admin import GroupAdmin, UserAdmin
+from django.contrib.auth.models import Group, Permission, User
 
-from .models import Animal, AuditEntry, LoginFailure, Photo, Tutor
+from .models import Animal, AuditEntry, Photo, PhotoDeletion, Tutor
 
 admin.site.site_header = "Sistema da Clínica — Administração"
 admin.site.site_title = "Sistema da Clínica"
 
 
+STALE_MESSAGE = ("Este cadastro foi alterado por outra pessoa enquanto você editava. Nada foi salvo: "
+                 "abra-o de novo para ver a versão atual e refaça a sua alteração.")
+
+
+class VersionCheckedForm(forms.ModelForm):
+    """Admin edits of versioned records refuse a stale form, as the app does
+    (registry.editing): the version the page was opened with travels along."""
+
+    seen_version = forms.IntegerField(widget=forms.HiddenInput, required=False)
+
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        if self.instance.pk:
+            self.fields["seen_version"].initial = self.instance.version
+
+    def clean(self):
+        data = super().clean()
+        if self.instance.pk:
+            current = type(self.instance).objects.filter(pk=self.instance.pk).values_list("version", flat=True).first()
+            if data.get("seen_version") != current:
+                raise forms.ValidationError(STALE_MESSAGE, code="stale")
+        return data
+
+
 @admin.register(Tutor)
 class TutorAdmin(admin.ModelAdmin):
+    form = VersionCheckedForm
     list_display = ("name", "cpf", "phone", "city", "uf")
     search_fields = ("search_name", "cpf", "phone")
     readonly_fields = ("created_at", "updated_at", "created_by", "updated_by")
@@ -15,6 +43,7 @@ class TutorAdmin(admin.ModelAdmin):
 
 @admin.register(Animal)
 class AnimalAdmin(admin.ModelAdmin):
+    form = VersionCheckedForm
     list_display = ("name", "species", "tutor", "microchip", "is_active")
     list_filter = ("species", "is_active", "deceased")
     search_fields = ("search_name", "microchip")
@@ -28,7 +57,10 @@ class PhotoAdmin(admin.ModelAdmin):
     list_display = ("photo_id", "animal", "status", "is_primary", "uploaded_at")
     list_filter = ("status",)
     raw_id_fields = ("animal",)
-    readonly_fields = ("photo_id", "key", "renditions", "manifest", "error_code", "error_message", "processed_at")
+    # status and principal follow the processor and the app's rules (a failed photo is never
+    # principal): not hand-edited here.
+    readonly_fields = ("photo_id", "key", "renditions", "manifest", "error_code", "error_message", "processed_at",
+                       "status", "is_primary")
 
 
 @admin.register(AuditEntry)
@@ -46,6 +78,105 @@ class AuditEntryAdmin(admin.ModelAdmin):
         return False
 
 
-@admin.register(LoginFailure)
-class LoginFailureAdmin(admin.ModelAdmin):
-    list_display = ("at", "username", "ip")
+# --- accounts: nobody acts beyond their own power -----------------------------
+
+def _power(user) -> set[str] | None:
+    """Everything a user can do: None for a superuser (unbounded), else the set
+    of 'app.codename' permissions from the user and their groups."""
+    if user.is_superuser:
+        return None
+    return set(user.get_all_permissions()) if user.is_active else set()
+
+
+def _perm_names(perms) -> set[str]:
+    return {f"{p.content_type.app_label}.{p.codename}" for p in perms}
+
+
+def may_manage(actor, target) -> bool:
+    """An actor may change/delete an account only if it has no power the actor lacks."""
+    mine = _power(actor)
+    if mine is None:
+        return True
+    if target.is_superuser or (target.is_staff and not actor.is_staff):
+        return False
+    theirs = set(target.get_all_permissions()) if target.pk else set()
+    return theirs <= mine
+
+
+class ClinicUserAdmin(UserAdmin):
+    """Django's UserAdmin, bounded by the actor's own power: a non-superuser
+    cannot touch a superuser (or anyone with a permission it lacks), cannot set
+    is_superuser, and can only hand out groups and permissions it holds itself.
+    The password-change view goes through has_change_permission too."""
+
+    def has_change_permission(self, request, obj=None):
+        allowed = super().has_change_permission(request, obj)
+        return allowed and (obj is None or may_manage(request.user, obj))
+
+    def has_delete_permission(self, request, obj=None):
+        allowed = super().has_delete_permission(request, obj)
+        return allowed and (obj is None or (obj.pk != request.user.pk and may_manage(request.user, obj)))
+
+    def get_readonly_fields(self, request, obj=None):
+        fields = list(super().get_readonly_fields(request, obj))
+        if not request.user.is_superuser:
+            fields.append("is_superuser")
+            if not request.user.is_staff:
+                fields.append("is_staff")
+        return fields
+
+    def formfield_for_manytomany(self, db_field, request, **kwargs):
+        mine = _power(request.user)
+        if mine is not None and db_field.name == "user_permissions":
+            ids = [p.pk for p in Permission.objects.select_related("content_type") if _perm_names([p]) <= mine]
+            kwargs["queryset"] = Permission.objects.filter(pk__in=ids)
+        if mine is not None and db_field.name == "groups":
+            ids = [g.pk for g in Group.objects.prefetch_related("permissions__content_type")
+                   if _perm_names(g.permissions.all()) <= mine]
+            kwargs["queryset"] = Group.objects.filter(pk__in=ids)
+        return super().formfield_for_manytomany(db_field, request, **kwargs)
+
+
+class ClinicGroupAdmin(GroupAdmin):
+    """A group can only be edited by someone who holds every permission in it,
+    and only be given permissions the editor holds."""
+
+    def has_change_permission(self, request, obj=None):
+        allowed = super().has_change_permission(request, obj)
+        mine = _power(request.user)
+        if not allowed or obj is None or mine is None:
+            return allowed
+        return _perm_names(obj.permissions.select_related("content_type")) <= mine
+
+    def has_delete_permission(self, request, obj=None):
+        return self.has_change_permission(request, obj) and super().has_delete_permission(request, obj)
+
+    def formfield_for_manytomany(self, db_field, request, **kwargs):
+        mine = _power(request.user)
+        if mine is not None and db_field.name == "permissions":
+            ids = [p.pk for p in Permission.objects.select_related("content_type") if _perm_names([p]) <= mine]
+            kwargs["queryset"] = Permission.objects.filter(pk__in=ids)
+        return super().formfield_for_manytomany(db_field, request, **kwargs)
+
+
+admin.site.unregister(User)
+admin.site.unregister(Group)
+admin.site.register(User, ClinicUserAdmin)
+admin.site.register(Group, ClinicGroupAdmin)
+
+
+@admin.register(PhotoDeletion)
+class PhotoDeletionAdmin(admin.ModelAdmin):
+    """The deletion outbox, read-only: operators see what S3 has not confirmed yet."""
+
+    list_display = ("photo_id", "animal_id", "requested_by", "requested_at", "attempts", "done_at", "last_error")
+    list_filter = (("done_at", admin.EmptyFieldListFilter),)
+
+    def has_add_permission(self, request):
+        return False
+
+    def has_change_permission(self, request, obj=None):
+        return False
+
+    def has_delete_permission(self, request, obj=None):
+        return False

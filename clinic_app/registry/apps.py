@@ -8,7 +8,7 @@ class RegistryConfig(AppConfig):
     default_auto_field = "django.db.models.BigAutoField"
 
     def ready(self):
-        from . import checks, search_index  # noqa: F401 - registers the system checks
+        from . import checks, outbox, search_index  # noqa: F401 - system checks, deletion signals
 
         connection_created.connect(search_index.register_sqlite_functions,
                                    dispatch_uid="registry.search_index.fold")

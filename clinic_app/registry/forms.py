@@ -7,7 +7,6 @@ from decimal import Decimal
 from typing import ClassVar
 
 from django import forms
-from django.contrib.auth.forms import AuthenticationForm
 from django.core.exceptions import ValidationError
 from django.utils import timezone
 
@@ -24,8 +23,8 @@ class BRDateInput(forms.DateInput):
         super().__init__(attrs=base, format=DATE_FORMAT)
 
 
-_DATE_DIGITS = re.compile(r"(\d{2})(\d{2})(\d{4})")
-_DATE_SEPARATED = re.compile(r"(\d{1,2})\s*[./\-\s]\s*(\d{1,2})\s*[./\-\s]\s*(\d{4})")
+_DATE_DIGITS = re.compile(r"([0-9]{2})([0-9]{2})([0-9]{4})")
+_DATE_SEPARATED = re.compile(r"([0-9]{1,2})\s*[./\-\s]\s*([0-9]{1,2})\s*[./\-\s]\s*([0-9]{4})")
 
 
 class BRDateField(forms.DateField):
@@ -36,7 +35,7 @@ class BRDateField(forms.DateField):
 
     def to_python(self, value):
         if isinstance(value, str):
-            text = value.strip()
+            text = v.ascii_digits(value, strict=False).strip()  # full-width keypads too (issue 13)
             m = _DATE_DIGITS.fullmatch(text) or _DATE_SEPARATED.fullmatch(text)
             if m:
                 value = "{:0>2}/{:0>2}/{}".format(*m.groups())
@@ -61,7 +60,15 @@ def name_empty_choices(form, labels: dict[str, str]) -> None:
                          for value, label in choices]
 
 
+def edit_token_field():
+    """The version (and the values) an edit form was opened with, signed
+    (registry.editing): a stale save is detected and the conflict page can say
+    what changed."""
+    return forms.CharField(required=False, widget=forms.HiddenInput)
+
+
 class TutorForm(forms.ModelForm):
+    edit_token = edit_token_field()
     cpf = forms.CharField(label="CPF", required=False, max_length=20,
                           widget=forms.TextInput(attrs={"placeholder": "000.000.000-00", "inputmode": "numeric"}))
     phone = forms.CharField(label="Telefone", max_length=25,
@@ -111,6 +118,7 @@ class TutorForm(forms.ModelForm):
 
 
 class AnimalForm(forms.ModelForm):
+    edit_token = edit_token_field()
     tutor = forms.ModelChoiceField(queryset=Tutor.objects.all(), widget=forms.HiddenInput,
                                    error_messages={"required": "Escolha o tutor do animal.",
                                                    "invalid_choice": "Tutor não encontrado."})
@@ -197,20 +205,3 @@ class AnimalSearchForm(forms.Form):
 class TutorSearchForm(forms.Form):
     q = forms.CharField(label="Buscar", required=False, max_length=100,
                         widget=forms.SearchInput(attrs={"placeholder": "Nome, CPF ou telefone", "autofocus": True}))
-
-
-class ThrottledAuthenticationForm(AuthenticationForm):
-    """Django's sign-in form plus a lock after too many failures (registry.throttle)."""
-
-    def clean(self):
-        from . import throttle
-
-        username = self.cleaned_data.get("username") or ""
-        ip = throttle.client_ip(self.request) if self.request else ""
-        if throttle.is_locked(username, ip):
-            raise ValidationError(throttle.LOCKED_MESSAGE, code="locked")
-        try:
-            return super().clean()
-        except ValidationError:
-            throttle.record_failure(username, ip)
-            raise

@@ -22,6 +22,9 @@ UF_CHOICES = [
 
 
 class TimeStamped(models.Model):
+    # Optimistic locking: every save through the app bumps it; an edit form
+    # carries the version it was opened at and a stale one is refused.
+    version = models.PositiveIntegerField("versão", default=1, db_default=1, editable=False)
     created_at = models.DateTimeField("criado em", default=timezone.now, editable=False)
     updated_at = models.DateTimeField("atualizado em", auto_now=True)
     created_by = models.ForeignKey(
@@ -36,13 +39,20 @@ class TimeStamped(models.Model):
     class Meta:
         abstract = True
 
+    def save(self, *args, **kwargs):
+        if self.pk is not None and not kwargs.get("force_insert"):
+            self.version = (self.version or 0) + 1  # every save through the ORM is a new version
+            if kwargs.get("update_fields") is not None:
+                kwargs["update_fields"] = set(kwargs["update_fields"]) | {"version"}
+        super().save(*args, **kwargs)
+
 
 class Tutor(TimeStamped):
     name = models.CharField("nome", max_length=150)
     search_name = models.CharField(max_length=150, editable=False, db_index=True, default="")
     cpf = models.CharField(
         "CPF", max_length=11, null=True, blank=True, unique=True,
-        validators=[v.validate_cpf, RegexValidator(r"^\d{11}$", "CPF deve ter 11 dígitos.")],
+        validators=[v.validate_cpf, RegexValidator(r"^[0-9]{11}$", "CPF deve ter 11 dígitos.")],
         error_messages={"unique": "Já existe um tutor com este CPF."},
     )
     phone = models.CharField("telefone", max_length=11, db_index=True)
@@ -69,9 +79,12 @@ class Tutor(TimeStamped):
 
     def save(self, *args, **kwargs):
         self.search_name = v.fold(self.name)
+        # identifiers are stored as ASCII digits whatever path saved them
+        self.cpf = v.normalise_cpf(self.cpf)
+        self.phone = v.normalise_phone(self.phone) if self.phone else ""
+        self.phone_secondary = v.normalise_phone(self.phone_secondary)
+        self.cep = v.normalise_cep(self.cep)
         self.search_phones = f"{self.phone} {self.phone_secondary}".strip()
-        if self.cpf == "":
-            self.cpf = None
         super().save(*args, **kwargs)
 
     @property
@@ -162,8 +175,7 @@ class Animal(TimeStamped):
 
     def save(self, *args, **kwargs):
         self.search_name = v.fold(self.name)
-        if self.microchip == "":
-            self.microchip = None
+        self.microchip = v.normalise_microchip(self.microchip)
         super().save(*args, **kwargs)
 
     @property
@@ -262,6 +274,8 @@ class AuditEntry(models.Model):
         ARCHIVE = "archive", "Arquivamento"
         DELETE = "delete", "Exclusão"
         PHOTO = "photo", "Foto"
+        SIGN_IN = "login", "Acesso"
+        SIGN_IN_FAILED = "login_fail", "Acesso recusado"
 
     object_type = models.CharField("tipo", max_length=20)  # "animal" | "tutor"
     object_id = models.PositiveBigIntegerField("ID")
@@ -286,14 +300,40 @@ class AuditEntry(models.Model):
         return f"{self.object_type}#{self.object_id} {self.action} {self.field}"
 
 
-class LoginFailure(models.Model):
-    """Failed sign-in attempts, for throttling (username + client IP)."""
+class PhotoDeletion(models.Model):
+    """Outbox for deleting a photo's objects in S3 (registry.outbox).
 
-    username = models.CharField(max_length=150)
-    ip = models.CharField(max_length=45)
-    at = models.DateTimeField(default=timezone.now)
+    Written in the same transaction that removes the Photo row; retried until a
+    sweep of uploads/<photo_id>/ and processed/<photo_id>/ finds nothing after
+    the processor can no longer write (``settle_until``)."""
+
+    photo_id = models.CharField("ID da foto", max_length=32, unique=True)
+    animal_id = models.PositiveBigIntegerField("animal", null=True, blank=True)
+    original_name = models.CharField("nome do arquivo", max_length=255, blank=True)
+    requested_by = models.CharField("pedida por", max_length=150, blank=True)
+    requested_at = models.DateTimeField("pedida em", default=timezone.now)
+    settle_until = models.DateTimeField("conferir até")
+    next_attempt_at = models.DateTimeField("próxima tentativa", default=timezone.now, db_index=True)
+    attempts = models.PositiveIntegerField("tentativas", default=0)
+    objects_deleted = models.PositiveIntegerField("objetos excluídos", default=0)
+    last_error = models.CharField("último erro", max_length=300, blank=True)
+    done_at = models.DateTimeField("concluída em", null=True, blank=True, db_index=True)
 
     class Meta:
-        verbose_name = "falha de acesso"
-        verbose_name_plural = "falhas de acesso"
-        indexes = (models.Index(fields=["username", "ip", "at"], name="loginfailure_lookup"),)
+        verbose_name = "exclusão de foto"
+        verbose_name_plural = "exclusões de fotos"
+        ordering = ("-requested_at", "id")
+
+    def __str__(self) -> str:
+        return f"{self.photo_id} ({'concluída' if self.done_at else 'pendente'})"
+
+
+class SignInGate(models.Model):
+    """One row per client address, locked while a sign-in attempt is admitted
+    (registry.auth): the check and the count happen under this lock."""
+
+    ip = models.CharField(max_length=45, unique=True)
+
+    class Meta:
+        verbose_name = "controle de acesso por endereço"
+        verbose_name_plural = "controles de acesso por endereço"

@@ -20,7 +20,9 @@ ROLE_PERMISSIONS = {
     ADMIN: _EDIT + [
         "registry.archive_animal", "registry.export_animal",
         "registry.delete_tutor", "registry.delete_animal",
-        "registry.view_loginfailure", "registry.delete_loginfailure",
+        # unlock a locked-out address/username (django-axes' attempts in the admin)
+        "axes.view_accessattempt", "axes.delete_accessattempt",
+        "axes.view_accessfailurelog", "axes.view_accesslog",
         "auth.add_user", "auth.change_user", "auth.view_user", "auth.delete_user",
         "auth.view_group",
     ],
@@ -31,8 +33,11 @@ def apply_roles(apps) -> None:
     """Create/refresh the groups; `apps` is a migration state or django.apps."""
     from django.contrib.auth.management import create_permissions
 
-    for label in ("auth", "registry"):
-        app_config = apps.get_app_config(label)
+    for label in ("auth", "registry", "axes"):
+        try:
+            app_config = apps.get_app_config(label)
+        except LookupError:  # an app whose models are not in this migration state yet
+            continue
         stub = getattr(app_config, "models_module", None) is None
         if stub:  # migration state: AppConfigStub has no models_module
             app_config.models_module = True
@@ -48,7 +53,12 @@ def apply_roles(apps) -> None:
         objs = []
         for perm in perms:
             app_label, codename = perm.split(".")
-            objs.append(Permission.objects.get(content_type__app_label=app_label, codename=codename))
+            found = Permission.objects.filter(content_type__app_label=app_label, codename=codename).first()
+            if found is None and app_label == "axes":
+                continue  # migration 0002 runs before axes' tables exist; 0004 applies these
+            if found is None:
+                raise LookupError(f"permission {perm} does not exist")
+            objs.append(found)
         group.permissions.set(objs)
 
 

@@ -13,23 +13,33 @@ import hashlib
 import hmac
 import json
 import logging
+import os
 import re
+import threading
+import time
 import unicodedata
 from functools import lru_cache
 from urllib.parse import quote, urlsplit
 
 import boto3
 from botocore.config import Config
-from botocore.exceptions import ClientError
+from botocore.exceptions import BotoCoreError, ClientError
 from django.conf import settings
+
+from . import photo_contract as contract
 
 log = logging.getLogger(__name__)
 
+ACCEPTED_TEXT = ", ".join(contract.ACCEPTED_LABELS[:-1]) + " ou " + contract.ACCEPTED_LABELS[-1]
+# One pt-BR message per processor failure code (photo_contract.ERROR_CODES).
 ERROR_MESSAGES = {
-    "unsupported": "Formato não suportado: envie uma foto JPEG, PNG, WebP ou GIF.",
-    "corrupt": "O arquivo está corrompido ou não é uma imagem válida.",
-    "too_large": "A imagem é grande demais para ser processada (máximo 25 MB).",
+    contract.UNSUPPORTED: f"Formato não suportado: envie uma foto {ACCEPTED_TEXT}.",
+    contract.CORRUPT: "O arquivo está corrompido ou incompleto. Envie de novo a partir da foto original.",
+    contract.TOO_LARGE: (f"A imagem é grande demais para ser processada (máximo de "
+                         f"{contract.MAX_BYTES // 2**20} MB e {contract.MAX_PIXELS // 10**6} megapixels)."),
     "timeout": "O processamento da foto está demorando mais que o esperado. Tente enviar de novo.",
+    # set by the local stack (local/consistency.py LOST_CODE) when an original never reached its disk
+    "lost": "O arquivo desta foto se perdeu antes de ser gravado. Exclua esta foto e envie-a de novo.",
 }
 GENERIC_ERROR = "Não foi possível processar a foto."
 
@@ -43,25 +53,137 @@ def session():
     return boto3.session.Session()
 
 
-@lru_cache(maxsize=1)
-def client():
-    """One cached client (presigning is local CPU work; the client is costly to build)."""
+def _make_client(connect: float, read: float, attempts: int):
     endpoint = settings.AWS_ENDPOINT_URL
     config = Config(
         signature_version="s3v4",
         s3={"addressing_style": "path" if endpoint else "virtual"},
-        retries={"max_attempts": 3, "mode": "standard"},
-        connect_timeout=3,
-        read_timeout=5,
+        # total_max_attempts counts the first call (1 = no retry); botocore's
+        # max_attempts would count retries only (3 meant 4 calls of up to 5 s)
+        retries={"total_max_attempts": attempts, "mode": "standard"},
+        connect_timeout=connect,
+        read_timeout=read,
+        tcp_keepalive=True,
     )
     return session().client("s3", region_name=settings.AWS_REGION, endpoint_url=endpoint, config=config)
 
 
+@lru_cache(maxsize=1)
+def client():
+    """The request-path client: short timeouts, no retries (a hung S3 costs a
+    request at most S3_CONNECT_TIMEOUT + S3_READ_TIMEOUT, never a retry storm).
+    Cached: presigning is local CPU work; the client is costly to build."""
+    return _make_client(settings.S3_CONNECT_TIMEOUT, settings.S3_READ_TIMEOUT, 1)
+
+
+@lru_cache(maxsize=1)
+def background_client():
+    """For the deletion outbox (off the request path): longer timeouts, retries."""
+    return _make_client(5, 20, 3)
+
+
 def reset_client() -> None:
     client.cache_clear()
+    background_client.cache_clear()
     session.cache_clear()
     _object_url_base.cache_clear()
     _signing_key.cache_clear()
+    breaker.reset()
+
+
+# --- circuit breaker -----------------------------------------------------------
+# After a connection failure or timeout, request-path calls fail fast for
+# S3_BREAKER_SECONDS instead of each holding a worker for the full timeout.
+
+class Unavailable(Exception):
+    """S3 did not answer (or recently did not): the caller answers 503/retry."""
+
+
+class _Breaker:
+    """Open for S3_BREAKER_SECONDS after S3 did not answer. Shared by every
+    worker process of the app through a file's modification time in the data
+    directory (one stat per check), so one hung call spares all the workers."""
+
+    def __init__(self):
+        self._lock = threading.Lock()
+        self._open_until = 0.0
+
+    def _path(self):
+        from pathlib import Path
+
+        return Path(settings.DATA_DIR) / "s3-breaker"
+
+    def reset(self):
+        with self._lock:
+            self._open_until = 0.0
+        try:
+            self._path().unlink(missing_ok=True)
+        except OSError:
+            pass
+
+    def check(self):
+        """Raise while open. When an open period ends, the first caller gets
+        to probe S3 (half-open): the others keep failing fast until the probe
+        succeeds (reset) or fails (trip), so a still-hung S3 holds one worker
+        per period, not every worker at once."""
+        now = time.time()
+        if now < self._open_until:
+            raise Unavailable("S3 recently unreachable")
+        path = self._path()
+        try:
+            shared = path.stat().st_mtime
+        except OSError:
+            return  # closed: S3 answered last time
+        if now < shared:
+            self._open_until = shared
+            raise Unavailable("S3 recently unreachable (another worker)")
+        probe = now + settings.S3_CONNECT_TIMEOUT + settings.S3_READ_TIMEOUT + 1
+        try:
+            os.utime(path, (probe, probe))  # claim the probe
+        except OSError:
+            pass
+
+    def succeeded(self):
+        if self._open_until or self._path().exists():
+            self.reset()
+
+    def trip(self):
+        until = time.time() + settings.S3_BREAKER_SECONDS
+        with self._lock:
+            self._open_until = until
+        path = self._path()
+        try:
+            path.touch(exist_ok=True)
+            os.utime(path, (until, until))
+        except OSError:  # read-only data dir: this process still fails fast
+            pass
+
+
+breaker = _Breaker()
+
+
+def _unreachable(exc: Exception) -> bool:
+    if isinstance(exc, BotoCoreError):  # connect/read timeouts, connection errors
+        return True
+    if isinstance(exc, ClientError):
+        status = exc.response.get("ResponseMetadata", {}).get("HTTPStatusCode") or 0
+        return status >= 500
+    return False
+
+
+def call(fn, *args, **kwargs):
+    """Run one request-path S3 call through the breaker."""
+    breaker.check()
+    try:
+        result = fn(*args, **kwargs)
+    except Exception as exc:
+        if _unreachable(exc):
+            breaker.trip()
+            raise Unavailable(str(exc)) from exc
+        breaker.succeeded()  # S3 answered (e.g. 404)
+        raise
+    breaker.succeeded()
+    return result
 
 
 def sanitise_filename(name: str) -> str:
@@ -78,11 +200,32 @@ def sanitise_filename(name: str) -> str:
 
 
 def upload_key(photo_id: str, filename: str) -> str:
-    return f"uploads/{photo_id}/{sanitise_filename(filename)}"
+    return f"{upload_prefix(photo_id)}{sanitise_filename(filename)}"
 
 
 def manifest_key(photo_id: str) -> str:
-    return f"processed/{photo_id}/manifest.json"
+    return f"{processed_prefix(photo_id)}manifest.json"
+
+
+UPLOADS = "uploads/"
+PROCESSED = "processed/"
+_SAFE_KEY_TAIL = re.compile(r"[A-Za-z0-9._-]{1,200}")
+
+
+def upload_prefix(photo_id: str) -> str:
+    return f"{UPLOADS}{photo_id}/"
+
+
+def processed_prefix(photo_id: str) -> str:
+    return f"{PROCESSED}{photo_id}/"
+
+
+def key_belongs_to(key, prefix: str) -> bool:
+    """True only for ``<prefix><one safe name>``: no other photo's prefix, no
+    '..', no sub-folders, no odd characters, whatever a manifest says."""
+    if not isinstance(key, str) or not key.startswith(prefix):
+        return False
+    return bool(_SAFE_KEY_TAIL.fullmatch(key[len(prefix):])) and key[len(prefix):] not in (".", "..")
 
 
 def presigned_post(key: str, content_type: str) -> dict:
@@ -98,12 +241,11 @@ def presigned_post(key: str, content_type: str) -> dict:
     )
 
 
-def presigned_get_boto3(key: str) -> str:
-    return client().generate_presigned_url(
-        "get_object",
-        Params={"Bucket": settings.PHOTO_BUCKET, "Key": key},
-        ExpiresIn=settings.PHOTO_URL_EXPIRES,
-    )
+def presigned_get_boto3(key: str, version_id: str | None = None) -> str:
+    params = {"Bucket": settings.PHOTO_BUCKET, "Key": key}
+    if version_id:
+        params["VersionId"] = version_id
+    return client().generate_presigned_url("get_object", Params=params, ExpiresIn=settings.PHOTO_URL_EXPIRES)
 
 
 # --- fast presigned GET --------------------------------------------------------
@@ -133,7 +275,10 @@ def _signing_key(secret: str, day: str, region: str) -> bytes:
     return key
 
 
-def presigned_get(key: str, now: datetime.datetime | None = None) -> str:
+def presigned_get(key: str, now: datetime.datetime | None = None, version_id: str | None = None) -> str:
+    """Presigned GET of ``key``; with ``version_id`` it serves that version only
+    (an object overwritten later, e.g. by a forged local upload, is not what the
+    link shows)."""
     creds = session().get_credentials()
     if creds is None:
         raise RuntimeError("no AWS credentials")
@@ -152,6 +297,8 @@ def presigned_get(key: str, now: datetime.datetime | None = None) -> str:
     }
     if frozen.token:
         params["X-Amz-Security-Token"] = frozen.token
+    if version_id:
+        params = {"versionId": version_id, **params}  # boto3 puts the request's own parameter first
     encoded = [(quote(k, safe="-_.~"), quote(v, safe="-_.~")) for k, v in params.items()]
     canonical_query = "&".join(f"{k}={v}" for k, v in sorted(encoded))
     query = "&".join(f"{k}={v}" for k, v in encoded)  # boto3's order (the token last)
@@ -164,7 +311,7 @@ def presigned_get(key: str, now: datetime.datetime | None = None) -> str:
 
 def head(key: str) -> dict | None:
     try:
-        return client().head_object(Bucket=settings.PHOTO_BUCKET, Key=key)
+        return call(client().head_object, Bucket=settings.PHOTO_BUCKET, Key=key)
     except ClientError as exc:
         if exc.response.get("Error", {}).get("Code") in ("404", "NoSuchKey", "NotFound"):
             return None
@@ -172,22 +319,54 @@ def head(key: str) -> dict | None:
 
 
 def delete(key: str) -> None:
+    """Best effort (a refused upload); leftovers under uploads/ are the
+    outbox's or the lifecycle rule's."""
     try:
-        client().delete_object(Bucket=settings.PHOTO_BUCKET, Key=key)
-    except ClientError:
+        call(client().delete_object, Bucket=settings.PHOTO_BUCKET, Key=key)
+    except (ClientError, Unavailable):
         log.warning("could not delete refused upload object", exc_info=True)
+
+
+def list_keys(prefix: str, c=None) -> list[str]:
+    c = c or background_client()
+    keys: list[str] = []
+    token = None
+    while True:
+        kwargs = {"Bucket": settings.PHOTO_BUCKET, "Prefix": prefix}
+        if token:
+            kwargs["ContinuationToken"] = token
+        page = c.list_objects_v2(**kwargs)
+        keys += [o["Key"] for o in page.get("Contents", [])]
+        if not page.get("IsTruncated"):
+            return keys
+        token = page.get("NextContinuationToken")
+
+
+def delete_keys(keys: list[str], c=None) -> int:
+    """DeleteObjects in batches; raises unless S3 confirms every key."""
+    c = c or background_client()
+    done = 0
+    for i in range(0, len(keys), 1000):
+        batch = keys[i:i + 1000]
+        out = c.delete_objects(Bucket=settings.PHOTO_BUCKET,
+                               Delete={"Objects": [{"Key": k} for k in batch], "Quiet": True})
+        if out.get("Errors"):
+            raise RuntimeError(f"S3 refused {len(out['Errors'])} deletion(s): {out['Errors'][0].get('Code')}")
+        done += len(batch)
+    return done
 
 
 def read_manifest(photo_id: str) -> dict | None:
     """The manifest as a dict, or None while it does not exist (still pending)."""
     try:
-        obj = client().get_object(Bucket=settings.PHOTO_BUCKET, Key=manifest_key(photo_id))
+        obj = call(client().get_object, Bucket=settings.PHOTO_BUCKET, Key=manifest_key(photo_id))
+        raw = call(obj["Body"].read)
     except ClientError as exc:
         if exc.response.get("Error", {}).get("Code") in ("404", "NoSuchKey", "NotFound"):
             return None
         raise
     try:
-        data = json.loads(obj["Body"].read())
+        data = json.loads(raw)
     except (ValueError, UnicodeDecodeError):
         log.warning("unreadable manifest for photo %s", photo_id)
         return None  # maybe caught mid-write by a non-atomic store; retry later

@@ -38,9 +38,9 @@ from django.utils.functional import cached_property
 
 from . import search_index as idx
 from .models import Animal, Photo
-from .validators import fold, only_digits
+from .validators import ascii_digits, fold, only_digits
 
-_NUMERIC = re.compile(r"^[\d\s.\-()/+]+$")
+_NUMERIC = re.compile(r"^[0-9\s.\-()/+]+$")
 _EDGE_PUNCT = ",;:\"'()[]{}<>!?"
 MAX_RESULTS = 1000      # ranked ids kept per search (the list paginates over them)
 EXPORT_MAX_RESULTS = 200_000
@@ -51,7 +51,7 @@ MAX_TERMS = 8
 
 
 def is_numeric_query(q: str) -> bool:
-    return bool(_NUMERIC.match(q)) and len(only_digits(q)) >= 3
+    return bool(_NUMERIC.match(ascii_digits(q, strict=False))) and len(only_digits(q)) >= 3
 
 
 @dataclass(frozen=True)
@@ -80,7 +80,8 @@ def _phone_alternatives(digits: str) -> tuple[str, ...]:
 
 
 def parse(q: str) -> list[Term]:
-    q = (q or "").strip()[:200]
+    # issue 13: any decimal digit (full-width, Arabic-Indic...) is an ASCII digit here too
+    q = ascii_digits((q or "").strip()[:200], strict=False)
     if not q:
         return []
     if is_numeric_query(q):

@@ -1,3 +1,4 @@
+from clinic.paths import SIGN_IN_PATH
 from django.urls import path
 from django.views.generic import RedirectView
 
@@ -6,7 +7,7 @@ from . import views
 urlpatterns = [
     path("", RedirectView.as_view(pattern_name="animal_list", permanent=False), name="home"),
     path("healthz", views.healthz, name="healthz"),
-    path("entrar/", views.LoginView.as_view(), name="login"),
+    path(SIGN_IN_PATH.lstrip("/"), views.LoginView.as_view(), name="login"),
     path("sair/", views.LogoutView.as_view(), name="logout"),
     path("animais/", views.animal_list, name="animal_list"),
     path("animais/exportar.csv", views.animal_export, name="animal_export"),
@@ -15,6 +16,7 @@ urlpatterns = [
     path("animais/<int:pk>/editar/", views.animal_edit, name="animal_edit"),
     path("animais/<int:pk>/ficha/", views.animal_card, name="animal_card"),
     path("animais/<int:pk>/arquivar/", views.animal_archive, name="animal_archive"),
+    path("animais/<int:pk>/reativar/", views.animal_reactivate, name="animal_reactivate"),
     path("tutores/", views.tutor_list, name="tutor_list"),
     path("tutores/novo/", views.tutor_create, name="tutor_create"),
     path("tutores/<int:pk>/", views.tutor_detail, name="tutor_detail"),

@@ -7,11 +7,37 @@ import unicodedata
 
 from django.core.exceptions import ValidationError
 
-_NON_DIGITS = re.compile(r"\D+")
+_NON_DIGITS = re.compile(r"[^0-9]+")
+
+
+def ascii_digits(value: str | None, *, strict: bool = True) -> str:
+    """The one normalisation of every identifier the clinic types (CPF, phone,
+    CEP, microchip, numeric search): any Unicode *decimal* digit (fullwidth
+    '１', Arabic-Indic '١', Devanagari...) becomes its ASCII digit and
+    compatibility forms of punctuation/spaces become ASCII (NFKC). Characters
+    that are numeric but not decimal digits (superscripts '²', circled '①',
+    fractions, Roman numerals) are refused (strict) or dropped: Python's
+    isdigit() accepts some of them and int() then fails.
+    """
+    text = str(value or "")
+    out = []
+    for ch in text:
+        if ch.isascii():
+            out.append(ch)
+        elif unicodedata.category(ch) == "Nd":
+            out.append(str(unicodedata.decimal(ch)))
+        elif ch.isnumeric():
+            if strict:
+                raise ValidationError(
+                    "Use apenas algarismos de 0 a 9 (o campo contém “%(ch)s”).", code="not_a_digit", params={"ch": ch})
+        else:
+            out.append(unicodedata.normalize("NFKC", ch))
+    return "".join(out)
 
 
 def only_digits(value: str | None) -> str:
-    return _NON_DIGITS.sub("", value or "")
+    """ASCII digits of a value (after ascii_digits; non-decimal numerics dropped)."""
+    return _NON_DIGITS.sub("", ascii_digits(value, strict=False))
 
 
 def fold(value: str | None) -> str:
@@ -44,8 +70,8 @@ def normalise_cpf(value: str | None) -> str | None:
     """Return the 11 digits of a valid CPF, None when empty; raise otherwise."""
     if value is None or not str(value).strip():
         return None
-    raw = str(value).strip()
-    if re.search(r"[^\d.\-\s]", raw):
+    raw = ascii_digits(str(value)).strip()
+    if re.search(r"[^0-9.\-\s]", raw):
         raise ValidationError("CPF deve conter apenas números (pontos e traço são opcionais).", code="cpf_chars")
     cpf = only_digits(raw)
     if len(cpf) != 11:
@@ -72,8 +98,8 @@ def normalise_phone(value: str | None) -> str:
     """Return DDD + number as digits (10 for landline, 11 for mobile)."""
     if value is None or not str(value).strip():
         return ""
-    raw = str(value).strip()
-    if re.search(r"[^\d()+\-.\s]", raw):
+    raw = ascii_digits(str(value)).strip()
+    if re.search(r"[^0-9()+\-.\s]", raw):
         raise ValidationError("Telefone deve conter apenas números, parênteses, espaços e traço.", code="phone_chars")
     digits = only_digits(raw)
     if raw.startswith("+") or (len(digits) in (12, 13) and digits.startswith("55")):
@@ -108,8 +134,8 @@ def format_phone(value: str | None) -> str:
 def normalise_cep(value: str | None) -> str:
     if value is None or not str(value).strip():
         return ""
-    raw = str(value).strip()
-    if re.search(r"[^\d.\-\s]", raw):
+    raw = ascii_digits(str(value)).strip()
+    if re.search(r"[^0-9.\-\s]", raw):
         raise ValidationError("CEP deve conter apenas números.", code="cep_chars")
     cep = only_digits(raw)
     if len(cep) != 8:
@@ -127,7 +153,9 @@ def format_cep(value: str | None) -> str:
 def normalise_microchip(value: str | None) -> str | None:
     if value is None or not str(value).strip():
         return None
-    raw = re.sub(r"[\s.\-*]", "", str(value))
+    # issue 13's normalisation first (any decimal digit -> ASCII, superscripts
+    # and other numerics refused), then the format rules of microchip_format().
+    raw = re.sub(r"[\s.\-*]", "", ascii_digits(str(value)))
     if not raw.isascii():
         raise ValidationError("O microchip deve conter apenas números.", code="microchip_digits")
     return microchip_format(raw)[1]

@@ -22,20 +22,20 @@ from django.utils import timezone
 from django.views.decorators.cache import never_cache
 from django.views.decorators.http import require_GET, require_POST
 
-from . import audit, duplicates, photos, printing, s3, search, throttle
+from . import audit, duplicates, editing, outbox, photos, printing, s3, search
 from .forms import (
     AnimalForm,
     AnimalSearchForm,
-    ThrottledAuthenticationForm,
     TutorForm,
     TutorSearchForm,
 )
-from .models import Animal, AuditEntry, Photo, Tutor
+from .models import Animal, AuditEntry, Photo, PhotoDeletion, Tutor
 from .validators import format_cpf, format_phone, normalise_cpf
 
 log = logging.getLogger(__name__)
 
-ANIMAL_AUDITED = [f for f in AnimalForm.Meta.fields] + ["is_active"]
+ANIMAL_FORM_FIELDS = list(AnimalForm.Meta.fields)
+ANIMAL_AUDITED = [*ANIMAL_FORM_FIELDS, "is_active"]
 TUTOR_AUDITED = list(TutorForm.Meta.fields)
 UPLOAD_SALT = "registry.photo-upload"
 
@@ -63,12 +63,8 @@ def healthz(request):
 
 
 class LoginView(auth_views.LoginView):
-    form_class = ThrottledAuthenticationForm
+    # Limiting and auditing happen in authenticate() itself (registry.auth).
     redirect_authenticated_user = True
-
-    def form_valid(self, form):
-        throttle.clear(form.get_user().get_username(), throttle.client_ip(self.request))
-        return super().form_valid(form)
 
 
 class LogoutView(auth_views.LogoutView):
@@ -149,7 +145,14 @@ class _Echo:
 @perm("export_animal")
 @require_GET
 def animal_export(request):
-    _form, params = _search_params(request)
+    form, params = _search_params(request)
+    if form.is_bound and not form.is_valid():
+        # never fall back to the whole register on a filter we did not understand
+        return render(request, "400.html", {
+            "message": "Filtro inválido para a exportação: nada foi exportado. Corrija o filtro na lista e exporte de novo.",
+            "errors": [f"{form.fields[f].label}: {' '.join(e)}" if f in form.fields else " ".join(e)
+                       for f, e in form.errors.items()],
+        }, status=400)
     header = ["ID", "Nome", "Espécie", "Raça", "Sexo", "Castrado", "Data de nascimento", "Nascimento estimado",
               "Pelagem/marcas", "Microchip", "Peso (kg)", "Ativo", "Óbito", "Data do óbito", "Tutor",
               "CPF do tutor", "Telefone", "Outro telefone", "E-mail", "Cidade", "UF", "Cadastrado em"]
@@ -185,7 +188,7 @@ def animal_export(request):
 
 def _tutor_from_param(request):
     tutor_id = request.GET.get("tutor") or request.POST.get("tutor")
-    if tutor_id and str(tutor_id).isdigit():
+    if tutor_id and str(tutor_id).isascii() and str(tutor_id).isdigit():
         return Tutor.objects.filter(pk=int(tutor_id)).first()
     return None
 
@@ -209,15 +212,12 @@ def animal_create(request):
     if request.method == "POST":
         form = AnimalForm(request.POST)
         if form.is_valid():
-            with transaction.atomic():
-                animal = form.save(commit=False)
-                animal.created_by = animal.updated_by = request.user
-                animal.save()
-                audit.record(animal, AuditEntry.Action.CREATE, request.user, new=animal.name)
-            messages.success(request, f"Animal “{animal.name}” cadastrado.")
-            if request.POST.get("save_another"):  # next animal of the same tutor, blank form
-                return redirect(reverse("animal_create") + f"?tutor={animal.tutor_id}")
-            return redirect("animal_detail", pk=animal.pk)
+            animal = editing.create(form, request.user)
+            if animal is not None:
+                messages.success(request, f"Animal “{animal.name}” cadastrado.")
+                if request.POST.get("save_another"):  # next animal of the same tutor, blank form
+                    return redirect(reverse("animal_create") + f"?tutor={animal.tutor_id}")
+                return redirect("animal_detail", pk=animal.pk)
     else:
         form = AnimalForm(initial={"tutor": tutor.pk})
     return render(request, "registry/animal_form.html", {"form": form, "tutor": tutor, "animal": None})
@@ -231,19 +231,23 @@ def animal_edit(request, pk: int):
         return _tutor_picker(request, {"title": f"Trocar o tutor de {animal.name}",
                                        "next_url": reverse("animal_edit", args=[animal.pk]), "animal": animal})
     if request.method == "POST":
-        before = audit.snapshot(animal, ANIMAL_AUDITED)
         form = AnimalForm(request.POST, instance=animal)
         if form.is_valid():
-            with transaction.atomic():
-                animal = form.save(commit=False)
-                animal.updated_by = request.user
-                animal.save()
-                n = audit.record_changes(animal, before, request.user)
-            messages.success(request, "Alterações salvas." if n else "Nenhuma alteração.")
-            return redirect("animal_detail", pk=animal.pk)
+            try:
+                saved, n = editing.update(form, Animal, animal.pk, ANIMAL_FORM_FIELDS, ANIMAL_AUDITED, request.user)
+            except editing.Stale as stale:
+                fresh, info = editing.conflict(form, AnimalForm, stale.current, ANIMAL_FORM_FIELDS)
+                tutor = fresh.initial.get("tutor") and Tutor.objects.filter(pk=fresh.initial["tutor"]).first()
+                return render(request, "registry/animal_form.html",
+                              {"form": fresh, "tutor": tutor or stale.current.tutor, "animal": stale.current,
+                               "conflict": info}, status=409)
+            if saved is not None:
+                messages.success(request, "Alterações salvas." if n else "Nenhuma alteração.")
+                return redirect("animal_detail", pk=saved.pk)
         tutor = form.cleaned_data.get("tutor") or animal.tutor
     else:
         initial = {"tutor": new_tutor.pk} if new_tutor else {}
+        initial["edit_token"] = editing.edit_token(animal, ANIMAL_FORM_FIELDS)
         form = AnimalForm(instance=animal, initial=initial)
         tutor = new_tutor or animal.tutor
     return render(request, "registry/animal_form.html", {"form": form, "tutor": tutor, "animal": animal})
@@ -253,12 +257,13 @@ def animal_edit(request, pk: int):
 @require_GET
 def animal_detail(request, pk: int):
     animal = get_object_or_404(Animal.objects.select_related("tutor", "created_by", "updated_by"), pk=pk)
-    gallery = [{"photo": p, "thumb_url": photos.rendition_url(p, "thumb"),
-                "large_url": photos.rendition_url(p, "large"),
+    gallery = [{"photo": p, **(photos.urls(p) if p.status == Photo.Status.OK else {}),
                 "error": s3.error_message(p.error_code) if p.status == Photo.Status.FAILED else ""}
                for p in animal.photos.select_related("uploaded_by")]
+    principal = next((item for item in gallery if item["photo"].is_primary and item.get("thumb_url")), None)
     return render(request, "registry/animal_detail.html", {
-        "animal": animal, "gallery": gallery, "audit": audit.entries_for(animal),
+        "animal": animal, "gallery": gallery, "principal": principal, "audit": audit.entries_for(animal),
+        "thumb_sizes": photos.THUMB_SIZES,
         "max_bytes": settings.PHOTO_MAX_BYTES,
     })
 
@@ -276,19 +281,63 @@ def animal_card(request, pk: int):
     })
 
 
-@perm("archive_animal")
-def animal_archive(request, pk: int):
+def _set_active(request, pk: int, active: bool):
+    """Archive (active=False) or reactivate (True): a state, not a toggle, so a
+    double submit or a stale page never flips the animal back."""
     animal = get_object_or_404(Animal.objects.select_related("tutor"), pk=pk)
     if request.method == "POST":
-        before = audit.snapshot(animal, ["is_active"])
         with transaction.atomic():
-            animal.is_active = not animal.is_active
-            animal.updated_by = request.user
-            animal.save(update_fields=["is_active", "updated_by", "updated_at"])
-            audit.record_changes(animal, before, request.user, action=AuditEntry.Action.ARCHIVE)
-        messages.success(request, f"“{animal.name}” " + ("reativado." if animal.is_active else "arquivado."))
+            current = Animal.objects.select_for_update().get(pk=pk)
+            if current.is_active == active:
+                changed = False
+            else:
+                before = audit.snapshot(current, ["is_active"])
+                current.is_active = active
+                current.updated_by = request.user
+                current.save(update_fields=["is_active", "updated_by", "updated_at"])
+                audit.record_changes(current, before, request.user, action=AuditEntry.Action.ARCHIVE)
+                changed = True
+        if changed:
+            messages.success(request, f"“{animal.name}” " + ("reativado." if active else "arquivado."))
+        else:
+            messages.info(request, f"“{animal.name}” já estava " + ("ativo." if active else "arquivado."))
         return redirect("animal_detail", pk=animal.pk)
-    return render(request, "registry/animal_archive.html", {"animal": animal})
+    return render(request, "registry/animal_archive.html", {"animal": animal, "reactivate": active})
+
+
+@perm("archive_animal")
+def animal_archive(request, pk: int):
+    return _set_active(request, pk, False)
+
+
+@perm("archive_animal")
+def animal_reactivate(request, pk: int):
+    return _set_active(request, pk, True)
+
+
+def _api_or_page(request, status: int, message: str, template: str):
+    if request.path.startswith("/api/"):
+        return JsonResponse({"error": message, "status": status}, status=status)
+    return render(request, template, status=status)
+
+
+@login_not_required
+def error_404(request, exception=None):
+    """handler404: the pt-BR page, or JSON for the API (photos.js reads it)."""
+    return _api_or_page(request, 404, "Não encontrado.", "404.html")
+
+
+@login_not_required
+def error_403(request, exception=None):
+    return _api_or_page(request, 403, "Você não tem permissão para esta ação.", "403.html")
+
+
+@login_not_required
+def csrf_failure(request, reason=""):
+    """CSRF_FAILURE_VIEW: the app's layout, in pt-BR (the reason is not shown)."""
+    if request.path.startswith("/api/"):
+        return JsonResponse({"error": "A página expirou. Recarregue a página e tente de novo."}, status=403)
+    return render(request, "403_csrf.html", status=403)
 
 
 # --- tutors --------------------------------------------------------------------
@@ -320,15 +369,12 @@ def tutor_create(request):
         form = TutorForm(request.POST)
         dups = duplicates.find(form.cleaned_data) if form.is_valid() else []
         if form.is_valid() and (not dups or form.cleaned_data["not_duplicate"]):
-            with transaction.atomic():
-                tutor = form.save(commit=False)
-                tutor.created_by = tutor.updated_by = request.user
-                tutor.save()
-                audit.record(tutor, AuditEntry.Action.CREATE, request.user, new=tutor.name)
-            messages.success(request, f"Tutor “{tutor.name}” cadastrado.")
-            if then_animal:  # came from "+ Novo animal": back to it with this tutor chosen
-                return redirect(reverse("animal_create") + f"?tutor={tutor.pk}")
-            return redirect("tutor_detail", pk=tutor.pk)
+            tutor = editing.create(form, request.user)  # None: a unique race, now a form error
+            if tutor is not None:
+                messages.success(request, f"Tutor “{tutor.name}” cadastrado.")
+                if then_animal:  # came from "+ Novo animal": back to it with this tutor chosen
+                    return redirect(reverse("animal_create") + f"?tutor={tutor.pk}")
+                return redirect("tutor_detail", pk=tutor.pk)
         cpf_clash = _cpf_clash(form)
     else:
         form, dups, cpf_clash = TutorForm(), [], None
@@ -351,18 +397,19 @@ def _cpf_clash(form, exclude_pk=None):
 def tutor_edit(request, pk: int):
     tutor = get_object_or_404(Tutor, pk=pk)
     if request.method == "POST":
-        before = audit.snapshot(tutor, TUTOR_AUDITED)
         form = TutorForm(request.POST, instance=tutor)
         if form.is_valid():
-            with transaction.atomic():
-                tutor = form.save(commit=False)
-                tutor.updated_by = request.user
-                tutor.save()
-                n = audit.record_changes(tutor, before, request.user)
-            messages.success(request, "Alterações salvas." if n else "Nenhuma alteração.")
-            return redirect("tutor_detail", pk=tutor.pk)
+            try:
+                saved, n = editing.update(form, Tutor, tutor.pk, TUTOR_AUDITED, TUTOR_AUDITED, request.user)
+            except editing.Stale as stale:
+                fresh, info = editing.conflict(form, TutorForm, stale.current, TUTOR_AUDITED)
+                return render(request, "registry/tutor_form.html",
+                              {"form": fresh, "tutor": stale.current, "conflict": info}, status=409)
+            if saved is not None:
+                messages.success(request, "Alterações salvas." if n else "Nenhuma alteração.")
+                return redirect("tutor_detail", pk=saved.pk)
     else:
-        form = TutorForm(instance=tutor)
+        form = TutorForm(instance=tutor, initial={"edit_token": editing.edit_token(tutor, TUTOR_AUDITED)})
     return render(request, "registry/tutor_form.html", {"form": form, "tutor": tutor})
 
 
@@ -393,7 +440,7 @@ def photo_presign(request, pk: int):
     except ValueError:
         size = 0
     if not content_type.startswith("image/") or len(content_type) > 100:
-        return _json_error("Escolha um arquivo de imagem (JPEG, PNG, WebP ou GIF).")
+        return _json_error(f"Escolha um arquivo de imagem ({s3.ACCEPTED_TEXT}).")
     if size < 1:
         return _json_error("O arquivo está vazio.")
     if size > settings.PHOTO_MAX_BYTES:
@@ -440,17 +487,32 @@ def photo_confirm(request, pk: int):
     return JsonResponse(payload, status=201 if created else 200)
 
 
+def _photo_gone(photo_id: str):
+    """JSON for a photo that no longer exists: 410 with state "deleted" when it
+    was deleted (by anyone), else 404 "not_found". photos.js shows each state."""
+    if PhotoDeletion.objects.filter(photo_id=photo_id).exists():
+        return JsonResponse({"photo_id": photo_id, "status": "deleted",
+                             "error": "Esta foto foi excluída."}, status=410)
+    return JsonResponse({"photo_id": photo_id, "status": "not_found",
+                         "error": "Foto não encontrada."}, status=404)
+
+
 @perm("view_photo")
 @require_GET
 @never_cache
 def photo_status(request, photo_id: str):
-    photo = get_object_or_404(Photo, photo_id=photo_id)
+    photo = Photo.objects.filter(photo_id=photo_id).first()
+    if photo is None:  # deleted (maybe by someone else) while a page was polling it
+        return _photo_gone(photo_id)
     try:
         photo = photos.reconcile(photo)
-    except Exception:
+    except Exception:  # S3 unreachable (bounded timeouts, breaker) or an odd answer
         log.warning("manifest read failed for photo %s", photo.photo_id, exc_info=True)
-        return JsonResponse({"photo_id": photo.photo_id, "status": "pending", "error": None,
-                             "thumb_url": None, "retry": True}, status=503)
+        retry = int(settings.S3_BREAKER_SECONDS)
+        response = JsonResponse({"photo_id": photo.photo_id, "status": "pending", "error": None,
+                                 "thumb_url": None, "retry": True, "retry_after": retry}, status=503)
+        response["Retry-After"] = str(retry)
+        return response
     return JsonResponse(photos.status_payload(photo))
 
 
@@ -458,7 +520,9 @@ def photo_status(request, photo_id: str):
 @require_POST
 def photo_set_primary(request, photo_id: str):
     photo = get_object_or_404(Photo.objects.select_related("animal"), photo_id=photo_id)
-    if not photo.is_primary:
+    if photo.status != Photo.Status.OK:
+        messages.error(request, "Só uma foto já processada pode ser a principal.")
+    elif not photo.is_primary:
         with transaction.atomic():
             Photo.objects.filter(animal=photo.animal, is_primary=True).update(is_primary=False)
             Photo.objects.filter(pk=photo.pk).update(is_primary=True)
@@ -471,19 +535,25 @@ def photo_set_primary(request, photo_id: str):
 @perm("delete_photo")
 @require_POST
 def photo_delete(request, photo_id: str):
-    photo = get_object_or_404(Photo.objects.select_related("animal"), photo_id=photo_id)
+    """Removes the record now; its S3 objects go through the deletion outbox
+    (registry.outbox: recorded in this transaction, retried until S3 confirms),
+    so an unreachable S3 never turns into a 500 or into objects left forever."""
+    photo = Photo.objects.select_related("animal").filter(photo_id=photo_id).first()
+    if photo is None:
+        messages.info(request, "Esta foto já havia sido excluída.")
+        gone = PhotoDeletion.objects.filter(photo_id=photo_id).first()
+        target = reverse("animal_detail", args=[gone.animal_id]) + "#fotos" if gone and gone.animal_id else reverse(
+            "animal_list")
+        return redirect(target)
     animal = photo.animal
-    keys = [photo.key] + [k for k in (photo.rendition_key(n) for n in photos.RENDITIONS) if k]
     with transaction.atomic():
         was_primary = photo.is_primary
-        photo.delete()
+        photo.delete()  # pre_delete: outbox row + audit entry (registry.outbox)
         if was_primary:
-            nxt = animal.photos.order_by("uploaded_at", "id").first()
-            if nxt:
-                Photo.objects.filter(pk=nxt.pk).update(is_primary=True)
-        audit.record(animal, AuditEntry.Action.PHOTO, request.user, field="foto",
-                     old=photo.original_name, new="Excluída")
-    for key in keys + [s3.manifest_key(photo.photo_id)]:
-        s3.delete(key)
+            photos.ensure_primary(animal.pk)  # the next processed photo, never a pending or failed one
+    try:
+        outbox.try_now(photo_id)
+    except Exception:  # noqa: BLE001 - the outbox retries; the user's deletion is done
+        log.warning("immediate S3 cleanup failed for photo %s; left to the outbox", photo_id, exc_info=True)
     messages.success(request, "Foto excluída.")
     return redirect(reverse("animal_detail", args=[animal.pk]) + "#fotos")

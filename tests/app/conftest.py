@@ -26,6 +26,15 @@ def make_chip(n: int | None = None) -> str:
     return f"076{(n if n is not None else next(_counter)):012d}"
 
 
+def token_for(obj) -> str:
+    """The edit token a freshly opened edit page of ``obj`` carries (optimistic locking)."""
+    from registry import editing
+    from registry.views import ANIMAL_FORM_FIELDS, TUTOR_AUDITED
+
+    obj = type(obj).objects.get(pk=obj.pk)
+    return editing.edit_token(obj, ANIMAL_FORM_FIELDS if isinstance(obj, Animal) else TUTOR_AUDITED)
+
+
 @pytest.fixture(autouse=True)
 def _clean_state(settings):
     """Fast hashing, a fresh cache and S3 client per test; fixed bucket/region."""

@@ -5,6 +5,8 @@ from django.test import Client
 from django.urls import reverse
 from registry.models import Animal
 
+from .conftest import token_for
+
 pytestmark = pytest.mark.django_db
 
 
@@ -69,7 +71,8 @@ def test_all_roles_can_register_and_edit(request, who, animal):
     response = c.post(reverse("tutor_create"), {"name": "Novo Tutor", "phone": "(11) 91234-5678"})
     assert response.status_code == 302
     response = c.post(reverse("animal_edit", args=[animal.pk]),
-                      {"name": "Thor II", "species": "dog", "sex": "male", "tutor": animal.tutor_id})
+                      {"name": "Thor II", "species": "dog", "sex": "male", "tutor": animal.tutor_id,
+                       "edit_token": token_for(animal)})
     assert response.status_code == 302
     animal.refresh_from_db()
     assert animal.name == "Thor II"
@@ -80,6 +83,7 @@ def test_reception_and_vet_cannot_archive_export_or_admin(request, who, animal):
     c = request.getfixturevalue(who)
     assert c.get(reverse("animal_archive", args=[animal.pk])).status_code == 403
     assert c.post(reverse("animal_archive", args=[animal.pk])).status_code == 403
+    assert c.post(reverse("animal_reactivate", args=[animal.pk])).status_code == 403
     assert c.get(reverse("animal_export")).status_code == 403
     response = c.get("/admin/")
     assert response.status_code == 302 and "/admin/login/" in response["Location"]
@@ -99,7 +103,7 @@ def test_administration_can_archive_export_and_use_admin(admin_client_, animal):
     assert response.status_code == 302
     animal.refresh_from_db()
     assert not animal.is_active
-    admin_client_.post(reverse("animal_archive", args=[animal.pk]))
+    admin_client_.post(reverse("animal_reactivate", args=[animal.pk]))
     animal.refresh_from_db()
     assert animal.is_active
 
@@ -124,7 +128,8 @@ def test_csrf_is_enforced(reception_user, animal):
     # with the token from the form, the same post goes through
     page = c.get(url)
     token = page.context["csrf_token"]
-    response = c.post(url, {**data, "csrfmiddlewaretoken": str(token)})
+    response = c.post(url, {**data, "csrfmiddlewaretoken": str(token),
+                            "edit_token": page.context["form"]["edit_token"].value()})
     assert response.status_code == 302
     animal.refresh_from_db()
     assert animal.name == "Sem token"

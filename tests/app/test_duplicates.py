@@ -8,7 +8,7 @@ import pytest
 from django.urls import reverse
 from registry.models import Tutor
 
-from .conftest import make_cpf
+from .conftest import make_cpf, token_for
 
 pytestmark = pytest.mark.django_db
 
@@ -66,7 +66,7 @@ def test_editing_is_not_blocked_by_itself(reception_client, make_tutor):
     response = reception_client.post(reverse("tutor_edit", args=[tutor.pk]), {
         "name": "Ana Souza", "cpf": tutor.cpf, "phone": "11912345678", "phone_secondary": "", "email": "",
         "cep": "", "street": "", "number": "", "complement": "", "neighbourhood": "", "city": "", "uf": "",
-        "notes": "", "version": "1"})
+        "notes": "", "edit_token": token_for(tutor)})  # issue 13: edits carry their token
     assert response.status_code == 302
 
 

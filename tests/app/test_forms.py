@@ -7,7 +7,7 @@ from django.urls import reverse
 from django.utils import timezone
 from registry.models import Animal, AuditEntry, Tutor
 
-from .conftest import make_chip
+from .conftest import make_chip, token_for
 
 pytestmark = pytest.mark.django_db
 
@@ -193,7 +193,8 @@ def test_change_tutor(reception_client, make_animal, make_tutor):
     other = make_tutor(name="Outro Tutor")
     response = reception_client.get(reverse("animal_edit", args=[animal.pk]) + f"?tutor={other.pk}")
     assert "Outro Tutor" in response.content.decode()
-    data = animal_data(other, microchip="", name=animal.name, species="dog", sex="male", birth_date="")
+    data = animal_data(other, microchip="", name=animal.name, species="dog", sex="male", birth_date="",
+                       edit_token=token_for(animal))
     response = reception_client.post(reverse("animal_edit", args=[animal.pk]), data)
     assert response.status_code == 302
     animal.refresh_from_db()

@@ -7,7 +7,7 @@ import pytest
 from django.urls import reverse
 from registry.models import Animal, AuditEntry, Photo, Tutor
 
-from .conftest import make_cpf
+from .conftest import make_cpf, token_for
 
 pytestmark = pytest.mark.django_db
 
@@ -167,7 +167,7 @@ def test_audit_on_edit(vet_client, dataset):
     rex = dataset["rex"]
     data = {"name": "Rex", "species": "dog", "sex": "male", "tutor": rex.tutor_id, "breed": "Labrador",
             "microchip": "076000000000009", "weight_kg": "30,5", "birth_date": "01/02/2019", "neutered": "on"}
-    response = vet_client.post(reverse("animal_edit", args=[rex.pk]), data)
+    response = vet_client.post(reverse("animal_edit", args=[rex.pk]), {**data, "edit_token": token_for(rex)})
     assert response.status_code == 302
     entries = {e.field: e for e in AuditEntry.objects.filter(object_type="animal", object_id=rex.pk)}
     assert entries["raça"].old_value == "" and entries["raça"].new_value == "Labrador"
@@ -182,7 +182,8 @@ def test_audit_on_edit(vet_client, dataset):
     assert 'id="audit-table"' in html and "Labrador" in html and "Alteração" in html
     # a save without changes writes nothing
     before = AuditEntry.objects.count()
-    vet_client.post(reverse("animal_edit", args=[rex.pk]), data)
+    assert vet_client.post(reverse("animal_edit", args=[rex.pk]),
+                           {**data, "edit_token": token_for(rex)}).status_code == 302
     assert AuditEntry.objects.count() == before
 
 
@@ -191,6 +192,7 @@ def test_audit_on_tutor_edit_and_archive(admin_client_, dataset):
     data = {"name": joao.name, "cpf": "", "phone": "(11) 91111-2222", "phone_secondary": "", "email": "",
             "cep": "", "street": "", "number": "", "complement": "", "neighbourhood": "", "city": "", "uf": "",
             "notes": ""}
+    data["edit_token"] = token_for(joao)
     assert admin_client_.post(reverse("tutor_edit", args=[joao.pk]), data).status_code == 302
     entries = {e.field: e for e in AuditEntry.objects.filter(object_type="tutor", object_id=joao.pk)}
     assert entries["CPF"].old_value == "529.982.247-25" and entries["CPF"].new_value == ""

@@ -50,7 +50,9 @@ def test_format_cpf():
     [("076123456789012", "076123456789012"), ("076 1234 5678 9012", "076123456789012"),
      ("985-112-000-123-456", "985112000123456"),
      ("0a1b2c3d4e", "0A1B2C3D4E"), ("0A1B-2C3D-4E", "0A1B2C3D4E"),     # FDX-A, 10 hexadecimal characters
-     ("012345678", "012345678"), ("AVID*012*345*678", "012345678")],   # AVID, 9 digits
+     ("012345678", "012345678"), ("AVID*012*345*678", "012345678"),    # AVID, 9 digits
+     # issue 13: any decimal digit (full-width here) is normalised before the format rules
+     ("９８５１１２０００１２３４５６", "985112000123456"), ("０ａ１ｂ２ｃ３ｄ４ｅ", "0A1B2C3D4E")],
 )
 def test_valid_microchips(chip, expected):
     assert v.normalise_microchip(chip) == expected
@@ -77,7 +79,7 @@ def test_microchip_kinds(chip, kind):
         ("12345678", "O microchip deve ter 15 dígitos (ISO 11784), ou 10 caracteres (FDX-A) ou 9 dígitos "
                      "(AVID) nos modelos antigos; foram informados 8."),
         ("chip-xyz", "O microchip deve conter apenas números."),
-        ("９８５１１２０００１２３４５６", "O microchip deve conter apenas números."),  # full-width digits
+        ("98511200012345²", "Use apenas algarismos de 0 a 9 (o campo contém “²”)."),  # superscript: not a decimal digit
     ],
 )
 def test_invalid_microchips(chip, message):

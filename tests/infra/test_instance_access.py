@@ -24,6 +24,9 @@ def _bucket_prefix_arn(prefix):
                 {"Ref": "AWS::AccountId"},
                 "-",
                 {"Ref": "AWS::Region"},
+                "-",
+                # The stack id's first group: a bucket kept by an earlier stack never collides.
+                {"Fn::Select": [0, {"Fn::Split": ["-", {"Fn::Select": [2, {"Fn::Split": ["/", {"Ref": "AWS::StackId"}]}]}]}]},
                 *([prefix] if prefix else []),
             ],
         ]
@@ -38,6 +41,10 @@ def test_app_statements_are_exactly_the_documented_ones(template_json):
         "ReadRenditions": ("s3:GetObject", _bucket_prefix_arn("/processed/*"), None),
         "DatabaseBackups": (["s3:GetObject", "s3:PutObject"], _bucket_prefix_arn("/backups/*"), None),
         "ListOwnBackups": ("s3:ListBucket", _bucket_prefix_arn(""), {"StringLike": {"s3:prefix": ["backups/*"]}}),
+        # the photo deletion outbox (issue 13): delete markers only, photo prefixes only
+        "DeletePhotoObjects": ("s3:DeleteObject", [_bucket_prefix_arn("/processed/*"), _bucket_prefix_arn("/uploads/*")], None),
+        "ListPhotoObjects": ("s3:ListBucket", _bucket_prefix_arn(""),
+                             {"StringLike": {"s3:prefix": ["uploads/*", "processed/*"]}}),
         "ReadAppSecrets": ("secretsmanager:GetSecretValue", [{"Ref": s} for s in secrets], None),
     }
     app_sids = {sid for sid in statements if sid != "SessionManager"}
@@ -54,7 +61,13 @@ def test_no_statement_can_delete_or_write_outside_its_prefixes(template_json):
     for s in policy_of_role(template_json, _role_id(template_json)):
         actions = actions_of(s)
         # (ec2messages:DeleteMessage is Session Manager's own message queue, not data.)
-        assert not [a for a in actions if a.startswith(("s3:Delete", "secretsmanager:Delete", "kms:")) or a.endswith(":*") or a == "*"], s
+        # s3:DeleteObject only on the photo prefixes (a delete marker on the versioned bucket);
+        # never DeleteObjectVersion / DeleteBucket*, nothing on backups/
+        deletes = [a for a in actions if a.startswith("s3:Delete")]
+        assert deletes in ([], ["s3:DeleteObject"]), s
+        if deletes:
+            assert "/backups/" not in json.dumps(s["Resource"]) and s.get("Sid") == "DeletePhotoObjects", s
+        assert not [a for a in actions if a.startswith(("secretsmanager:Delete", "kms:")) or a.endswith(":*") or a == "*"], s
         if any(a == "s3:PutObject" for a in actions):
             assert any(p in json.dumps(s["Resource"]) for p in ("/uploads/*", "/backups/*")), s
 
@@ -94,7 +107,7 @@ def test_installer_runs_from_the_release_asset_and_signal_follows_it(template_js
     for option in ("--bucket", "--region", "--allowed-hosts", "--secret-key-secret-id", "--admin-secret-id", "--reason-file"):
         assert option in command
     assert f"bash {release_dir}/install_clinic.sh --release {release_dir}" in command
-    assert "--trusted-proxy-cidr 10.20.0.0/16" in command
+    assert "--trusted-proxy-cidr 0.0.0.0/0,::/0" in command  # the SG admits only CloudFront
     assert inst["CreationPolicy"]["ResourceSignal"]["Count"] == 1
 
 

@@ -30,7 +30,10 @@ def test_stateful_resources_are_retained(template_json):
     for logical_id, type_ in PINNED.items():
         if type_ == "AWS::EC2::Instance":
             continue  # stateless: its data lives on the retained volume
-        assert template_json["Resources"][logical_id]["DeletionPolicy"] == "Retain", logical_id
+        resource = template_json["Resources"][logical_id]
+        # Kept on update and delete; deleted only when the stack's first create fails.
+        assert resource["DeletionPolicy"] == "RetainExceptOnCreate", logical_id
+        assert resource["UpdateReplacePolicy"] == "Retain", logical_id
 
 
 def test_there_is_exactly_one_data_volume_and_key(template_json):

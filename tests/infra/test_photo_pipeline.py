@@ -21,7 +21,7 @@ def test_photo_bucket_is_private_encrypted_versioned_and_retained(template_json)
     rule = props["BucketEncryption"]["ServerSideEncryptionConfiguration"][0]
     assert rule["ServerSideEncryptionByDefault"]["SSEAlgorithm"] in ("AES256", "aws:kms")
     assert props["VersioningConfiguration"] == {"Status": "Enabled"}
-    assert bucket["DeletionPolicy"] == "Retain"
+    assert bucket["DeletionPolicy"] == "RetainExceptOnCreate"
     assert bucket["UpdateReplacePolicy"] == "Retain"
 
 
@@ -42,7 +42,7 @@ def test_photo_bucket_logs_to_a_separate_bucket(template_json):
     target = bucket["Properties"]["LoggingConfiguration"]["DestinationBucketName"]["Ref"]
     assert target != logical_id
     log_bucket = template_json["Resources"][target]
-    assert log_bucket["DeletionPolicy"] == "Retain"
+    assert log_bucket["DeletionPolicy"] == "RetainExceptOnCreate"
     assert log_bucket["Properties"]["PublicAccessBlockConfiguration"]["BlockPublicAcls"] is True
 
 
@@ -86,7 +86,8 @@ def test_processor_function_settings(template, template_json):
     assert props["Architectures"] == ["arm64"]
     assert props["MemorySize"] == 1024
     assert props["Timeout"] == 60
-    assert props["ReservedConcurrentExecutions"] == 5
+    # Off by default: young accounts cannot reserve any (test_first_deploy.py).
+    assert "ReservedConcurrentExecutions" not in props
     assert props["RecursiveLoop"] == "Terminate"
     assert len(props["Layers"]) == 1
     log_group_id = props["LoggingConfig"]["LogGroup"]["Ref"]

@@ -8,6 +8,8 @@ import json
 import signal
 import sqlite3
 
+from registry import photo_contract
+
 from local.bucket import BUCKET, clients
 from tests.local import stack as stack_mod
 from tests.local.helpers import browser_post, jpeg_bytes, wait_manifest
@@ -43,7 +45,8 @@ def test_photos_survive_a_restart_and_nothing_is_left_running(tmp_path):
         # A browser-style presigned POST is delivered to the worker by a real S3 notification.
         assert browser_post(stack.endpoint, "uploads/p1/foto.jpg", jpeg_bytes(), "image/jpeg").status_code == 204
         manifest = wait_manifest(stack.endpoint, "p1")
-        assert manifest["status"] == "ok" and set(manifest["renditions"]) == {"large", "medium", "thumb"}
+        assert manifest["status"] == "ok"
+        assert set(manifest["renditions"]) == {r.name for r in photo_contract.RENDITIONS}
     finally:
         assert stack.stop(signal.SIGTERM) == 0
     assert "Stopped." in stack.output()
@@ -84,31 +87,41 @@ def _insert_photo(db_path, photo_id: str, key: str) -> None:
                      list(values.values()))
 
 
-def test_records_whose_photos_are_gone_are_moved_aside_then_fresh(tmp_path):
+def test_a_photo_whose_original_is_gone_is_marked_lost_and_records_are_kept(tmp_path):
     state = tmp_path / "state"
-    stack = stack_mod.start(state)
+    stack = stack_mod.start(state, "--seed", "3")
     assert stack.stop() == 0
     db = state / "data" / "db" / "clinic.sqlite3"
+    with sqlite3.connect(db) as conn:
+        animals = conn.execute("SELECT count(*) FROM registry_animal").fetchone()[0]
+    assert animals >= 3
     _insert_photo(db, "gone1", "uploads/gone1/x.jpg")
 
     stack = stack_mod.start(state)
     try:
         out = stack.output()
-        assert "need 1 photo object(s)" in out and "uploads/gone1/x.jpg" in out
-        assert "Starting fresh" in out
+        assert "1 photo(s) whose original did not reach" in out and "every record is kept" in out
+        assert "Starting fresh" not in out
     finally:
         assert stack.stop() == 0
-    previous = sorted(state.glob("previous-*"))
-    assert len(previous) == 1
-    with sqlite3.connect(previous[0] / "data" / "db" / "clinic.sqlite3") as conn:  # kept, not deleted
-        assert conn.execute("SELECT count(*) FROM registry_photo").fetchone() == (1,)
+    assert not list(state.glob("previous-*"))
     with sqlite3.connect(db) as conn:
-        assert conn.execute("SELECT count(*) FROM registry_photo").fetchone() == (0,)
+        assert conn.execute("SELECT count(*) FROM registry_animal").fetchone()[0] == animals
+        assert conn.execute("SELECT status, error_code FROM registry_photo WHERE photo_id='gone1'").fetchone() == (
+            "failed", "lost")
 
-    # --fresh always starts both over, again keeping the old state aside.
+
+def test_fresh_moves_everything_aside(tmp_path):
+    state = tmp_path / "state"
+    # --fresh always starts both over, keeping the old state aside.
+    stack = stack_mod.start(state, "--fresh")
+    try:
+        assert "--fresh: previous records and photos moved to" not in stack.output()  # nothing yet
+    finally:
+        assert stack.stop() == 0
     stack = stack_mod.start(state, "--fresh")
     try:
         assert "--fresh: previous records and photos moved to" in stack.output()
     finally:
         assert stack.stop() == 0
-    assert len(list(state.glob("previous-*"))) == 2
+    assert len(list(state.glob("previous-*"))) == 1

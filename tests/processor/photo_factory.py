@@ -181,3 +181,120 @@ def swapped_rgb_icc() -> bytes:
 
 def jpeg_with_icc(icc: bytes, color=RED) -> bytes:
     return _save(Image.new("RGB", (900, 600), color), "JPEG", quality=90, icc_profile=icc)
+
+
+# --------------------------------------------------------------- HEIC and AVIF
+# Made here, by the libraries the dev environment pins: pillow-heif (libheif +
+# x265) writes HEIC, Pillow (libavif) writes 8-bit AVIF, and libvips (pyvips,
+# libheif + aom) writes the 10-bit AVIF Pillow cannot.
+
+_STORED = {  # stored pixels = displayed image transposed by this, for an EXIF orientation
+    1: None, 3: Image.Transpose.ROTATE_180, 6: Image.Transpose.ROTATE_90, 8: Image.Transpose.ROTATE_270,
+}
+
+
+def _phone_stored(orientation: int, display) -> tuple[Image.Image, Image.Exif]:
+    shown = marked(*display)
+    undo = _STORED[orientation]
+    return (shown.transpose(undo) if undo else shown), exif_with_gps(orientation)
+
+
+def heic(display=(1200, 900), orientation: int = 1, icc: bytes | None = None, image=None,
+         grid: int = 0, quality: int = 80) -> bytes:
+    """A HEIC as a phone writes it: EXIF (orientation, GPS, camera) whose
+    orientation pillow-heif turns into the container's irot/imir rotation.
+    grid=512 tiles the image like an iPhone does."""
+    import pillow_heif
+
+    pillow_heif.register_heif_opener()
+    stored, exif = _phone_stored(orientation, display) if image is None else (image, Image.Exif())
+    before = pillow_heif.options.GRID_TILE_SIZE
+    pillow_heif.options.GRID_TILE_SIZE = grid
+    try:
+        kwargs = {"exif": exif.tobytes(), "quality": quality}
+        if icc:
+            kwargs["icc_profile"] = icc
+        return _save(stored, "HEIF", **kwargs)
+    finally:
+        pillow_heif.options.GRID_TILE_SIZE = before
+
+
+def heic_10bit(display=(900, 600)) -> bytes:
+    """A 10-bit HEIC (what HDR phones write): 16-bit RGB in, 10 bits stored."""
+    import pillow_heif
+
+    shown = marked(*display).tobytes()
+    wide = bytearray(2 * len(shown))  # little-endian 16-bit: v * 257 spans the full range
+    wide[0::2] = shown
+    wide[1::2] = shown
+    heif = pillow_heif.from_bytes(mode="RGB;16", size=display, data=bytes(wide))
+    out = io.BytesIO()
+    heif.save(out, quality=80)
+    return out.getvalue()
+
+
+def avif(display=(1200, 900), orientation: int = 1, icc: bytes | None = None, image=None,
+         quality: int = 80) -> bytes:
+    stored, exif = _phone_stored(orientation, display) if image is None else (image, Image.Exif())
+    kwargs = {"exif": exif.tobytes(), "quality": quality}
+    if icc:
+        kwargs["icc_profile"] = icc
+    return _save(stored, "AVIF", **kwargs)
+
+
+def avif_10bit(display=(900, 600)) -> bytes:
+    """A 10-bit AVIF, written by libvips (Pillow writes 8-bit only)."""
+    import pyvips
+
+    shown = marked(*display)
+    vips = pyvips.Image.new_from_memory(shown.tobytes(), shown.width, shown.height, 3, "uchar")
+    return vips.heifsave_buffer(compression="av1", bitdepth=10, Q=80)
+
+
+def isobmff_boxes(data: bytes, start: int = 0, end: int | None = None):
+    """(type, offset, size) of the boxes in data[start:end] (tests only)."""
+    end = len(data) if end is None else end
+    pos = start
+    while pos + 8 <= end:
+        size, kind = struct.unpack(">I4s", data[pos:pos + 8])
+        yield kind, pos, size
+        pos += size
+
+
+def find_box(data: bytes, path: list[bytes]) -> tuple[int, int]:
+    """(offset, size) of the box at path, e.g. [b"meta", b"iprp", b"ipco"]."""
+    start, end = 0, len(data)
+    for depth, want in enumerate(path):
+        for kind, pos, size in isobmff_boxes(data, start, end):
+            if kind == want:
+                full = 4 if kind == b"meta" else 0  # meta is a FullBox
+                start, end = pos + 8 + full, pos + size
+                if depth == len(path) - 1:
+                    return pos, size
+                break
+        else:
+            raise KeyError(want)
+    raise KeyError(path)
+
+
+def with_declared_size(data: bytes, width: int, height: int) -> bytes:
+    """Rewrite every ispe property to claim width x height: a HEIF/AVIF bomb
+    (a few KB that would make the decoder allocate the declared canvas)."""
+    out = bytearray(data)
+    pos, size = find_box(data, [b"meta", b"iprp", b"ipco"])
+    for kind, p, _s in isobmff_boxes(data, pos + 8, pos + size):
+        if kind == b"ispe":
+            out[p + 12:p + 20] = struct.pack(">II", width, height)
+    return bytes(out)
+
+
+def with_brands(data: bytes, old: bytes, new: bytes) -> bytes:
+    """Replace a brand in the ftyp box (same length), e.g. heic -> mif1."""
+    pos, size = find_box(data, [b"ftyp"])
+    return data[:pos] + data[pos:pos + size].replace(old, new) + data[pos + size:]
+
+
+def with_codec_property(data: bytes, old: bytes, new: bytes) -> bytes:
+    """Rename a codec configuration property (e.g. hvcC -> jpgC) in ipco."""
+    pos, size = find_box(data, [b"meta", b"iprp", b"ipco"])
+    return data[:pos] + data[pos:pos + size].replace(old, new) + data[pos + size:]

@@ -4,11 +4,14 @@ import io
 import json
 
 import handler
+import photo_contract as contract
 import photo_factory as pf
 import pytest
 from botocore.exceptions import ClientError
 from PIL import Image
 from processor_helpers import BUCKET, all_objects, get_manifest, s3_event
+
+ALL = {r.name for r in contract.RENDITIONS}
 
 
 def upload(client, key, data):
@@ -41,8 +44,8 @@ def assert_ok(manifest, photo_id, fmt, width, height):
     assert manifest["error"] is None
     assert manifest["source"]["format"] == fmt
     assert (manifest["source"]["width"], manifest["source"]["height"]) == (width, height)
-    assert set(manifest["renditions"]) == {"large", "medium", "thumb"}
-    assert manifest["processor_version"] == "1.0.0"
+    assert set(manifest["renditions"]) == ALL
+    assert manifest["processor_version"] == handler.imaging.PROCESSOR_VERSION
     assert manifest["processed_at"].endswith("Z")
 
 
@@ -69,7 +72,7 @@ def test_rotated_phone_photo_comes_out_upright_without_exif(s3, orientation):
     assert_ok(m, f"p{orientation}", "JPEG", 1500, 2000)
     assert m["source"] == {"key": f"uploads/p{orientation}/IMG_0001.JPG", "bytes": len(data),
                            "format": "JPEG", "width": 1500, "height": 2000}
-    expected = {"large": (1200, 1600), "medium": (600, 800), "thumb": (256, 256)}
+    expected = {"large": (1200, 1600), "medium": (600, 800), "thumb_hd": (640, 640), "thumb": (256, 256)}
     for name, size in expected.items():
         r = m["renditions"][name]
         assert r["key"] == f"processed/p{orientation}/{name}.jpg"
@@ -89,7 +92,7 @@ def test_rotated_phone_photo_comes_out_upright_without_exif(s3, orientation):
 
 def test_rendition_and_manifest_headers(s3):
     upload(s3, "uploads/h1/a.jpg", pf.plain_jpeg())
-    for name in ("large", "medium", "thumb"):
+    for name in ALL:
         head = s3.head_object(Bucket=BUCKET, Key=f"processed/h1/{name}.jpg")
         assert head["ContentType"] == "image/jpeg"
         assert head["CacheControl"] == handler.RENDITION_CACHE_CONTROL
@@ -106,7 +109,7 @@ def test_manifest_is_written_last(s3, monkeypatch):
         "before-parameter-build.s3.PutObject", lambda params, **kw: order.append(params["Key"]))
     upload(s3, "uploads/order/a.jpg", pf.plain_jpeg())
     assert order[-1] == "processed/order/manifest.json"
-    assert len(order) == 4
+    assert len(order) == len(ALL) + 1
 
 
 def test_cmyk_jpeg_becomes_srgb(s3):
@@ -148,7 +151,7 @@ def test_rgba_png_is_flattened_on_white(s3):
 def test_animated_gif_gives_its_first_frame(s3):
     upload(s3, "uploads/gif/anim.gif", pf.animated_gif())
     assert_ok(get_manifest(s3, "gif"), "gif", "GIF", 320, 240)
-    for name in ("large", "medium", "thumb"):
+    for name in ALL:
         blob, im = rendition(s3, "gif", name)
         assert_clean_jpeg(blob, im)
         assert near(im.getpixel((im.width // 2, im.height // 2)), pf.RED)
@@ -177,7 +180,7 @@ def test_tiny_image_is_never_upscaled(s3):
     m = get_manifest(s3, "tiny")
     assert_ok(m, "tiny", "PNG", 40, 30)
     sizes = {n: (r["width"], r["height"]) for n, r in m["renditions"].items()}
-    assert sizes == {"large": (40, 30), "medium": (40, 30), "thumb": (30, 30)}
+    assert sizes == {"large": (40, 30), "medium": (40, 30), "thumb_hd": (30, 30), "thumb": (30, 30)}
     for name, size in sizes.items():
         assert rendition(s3, "tiny", name)[1].size == size
 
@@ -187,7 +190,7 @@ def test_panorama(s3):
     m = get_manifest(s3, "pano")
     assert_ok(m, "pano", "JPEG", 6000, 500)
     sizes = {n: (r["width"], r["height"]) for n, r in m["renditions"].items()}
-    assert sizes == {"large": (1600, 133), "medium": (800, 67), "thumb": (256, 256)}
+    assert sizes == {"large": (1600, 133), "medium": (800, 67), "thumb_hd": (500, 500), "thumb": (256, 256)}
     _, thumb = rendition(s3, "pano", "thumb")
     assert thumb.size == (256, 256)
     assert near(thumb.getpixel((128, 128)), pf.GREEN)
@@ -312,7 +315,7 @@ def test_two_deliveries_leave_identical_output(s3):
     handler.handler(event, None)
     second = all_objects(s3, "processed/")
     assert set(first) == set(second) == {
-        f"processed/twice/{n}" for n in ("large.jpg", "medium.jpg", "thumb.jpg", "manifest.json")}
+        f"processed/twice/{n}" for n in [f"{r}.jpg" for r in ALL] + ["manifest.json"]}
     for k in first:
         if k.endswith("manifest.json"):
             a, b = json.loads(first[k]), json.loads(second[k])
@@ -329,7 +332,7 @@ def test_failed_manifest_is_replaced_when_fixed_file_is_reuploaded(s3):
     upload(s3, key, pf.phone_jpeg(6))
     m = get_manifest(s3, "fix")
     assert m["status"] == "ok" and m["error"] is None
-    assert set(m["renditions"]) == {"large", "medium", "thumb"}
+    assert set(m["renditions"]) == ALL
 
 
 # ------------------------------------------------------------------ AWS errors
@@ -404,10 +407,34 @@ def test_logs_are_json_with_timings_and_no_personal_data(s3, capsys):
     ok = next(e for e in lines if e["message"] == "processed")
     assert ok["photo_id"] == "log1" and ok["request_id"] == "req-123"
     assert ok["level"] == "INFO" and ok["status"] == "ok"
-    assert ok["source_bytes"] > 0 and set(ok["rendition_bytes"]) == {"large", "medium", "thumb"}
+    assert ok["source_bytes"] > 0 and set(ok["rendition_bytes"]) == ALL
     for stage in ("head", "get", "image_decode", "image_encode", "put", "total"):
         assert stage in ok["timings_ms"]
     bad = next(e for e in lines if e["message"] == "rejected")
     assert bad["photo_id"] == "log2" and bad["error_code"] == "unsupported"
     assert "Maria" not in out and "Silva" not in out
     assert len(out) < 5000  # no bytes dumped
+
+
+# ------------------------------------------------------------------ phone formats
+
+@pytest.mark.parametrize("make, fmt", [(pf.heic, "HEIF"), (pf.avif, "AVIF")])
+def test_phone_formats_through_the_handler(s3, make, fmt):
+    """Identified by content (named .jpg here), rotated, renditions as for JPEG."""
+    pid = fmt.lower()
+    upload(s3, f"uploads/{pid}/IMG_0001.jpg", make(display=(1500, 2000), orientation=6))
+    m = get_manifest(s3, pid)
+    assert_ok(m, pid, fmt, 1500, 2000)
+    for name in ALL:
+        blob, im = rendition(s3, pid, name)
+        assert_clean_jpeg(blob, im)
+    _, large = rendition(s3, pid, "large")
+    assert near(large.getpixel((300, 400)), pf.RED) and near(large.getpixel((900, 400)), pf.GREEN)
+
+
+@pytest.mark.parametrize("make", [pf.heic, pf.avif])
+def test_phone_format_bomb_gets_a_failed_manifest_with_its_size(s3, make):
+    upload(s3, "uploads/hbomb/x.heic", pf.with_declared_size(make(display=(64, 48)), 30000, 20000))
+    m = get_manifest(s3, "hbomb")
+    assert_failed(s3, "hbomb", "too_large")
+    assert (m["source"]["width"], m["source"]["height"]) == (30000, 20000)

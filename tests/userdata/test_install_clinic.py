@@ -29,6 +29,9 @@ REPO = Path(__file__).resolve().parents[2]
 sys.path.insert(0, str(REPO / "scripts"))
 import build_app_artifact  # noqa: E402
 
+sys.path.insert(0, str(REPO))
+from stacks.clinic_server import ORIGIN_PEERS  # noqa: E402  - what the stack passes the installer
+
 INSTALLER = REPO / "ec2_userdata" / "install_clinic.sh"
 HEALTHCHECK = REPO / "ec2_userdata" / "healthcheck.sh"
 HOST = "clinic.example.org"
@@ -164,8 +167,9 @@ class Install:
             "--secret-key-secret-id", secret_key_id or self.env["TEST_SECRET_KEY_ARN"],
             "--admin-secret-id", self.env["TEST_ADMIN_ARN"],
             "--http-port", str(self.http_port),
-            # The test's requests come from loopback, standing in for CloudFront's VPC origin.
-            "--trusted-proxy-cidr", "127.0.0.1/32,10.0.0.0/8",
+            # Exactly what the stack passes: the test's loopback peer stands in for
+            # CloudFront, the only peer the security group lets reach nginx.
+            "--trusted-proxy-cidr", ",".join(ORIGIN_PEERS),
             *extra,
         ]  # fmt: skip
         return subprocess.run(cmd, env=self.env, capture_output=True, text=True, timeout=600, check=False)
@@ -366,6 +370,42 @@ def test_through_nginx(installed, gunicorn, tmp_path):
             time.sleep(0.1)
         assert "/healthz" not in access_log  # health checks are not logged
         assert "secret-search-term" not in access_log  # no query strings in the log
+
+        # Forged X-Forwarded-For: whatever the client sends, CloudFront appends the
+        # address it really saw; only that last hop may become the client, through
+        # as $remote_addr, which nginx passes the app as X-Real-IP (the sign-in throttle key).
+        for forged, viewer in (
+            ("10.20.0.5", "198.51.100.21"),  # a VPC address, as if from inside
+            ("203.0.113.66, 10.0.0.1", "198.51.100.22"),  # a chain of "proxies"
+            ("127.0.0.1", "198.51.100.23"),  # loopback, as if from the instance itself
+            ("garbage, , 2001:db8::1", "2001:db8:ffff::24"),  # junk and IPv6
+        ):
+            tag = viewer.replace(":", "-").replace(".", "-")
+            req = urllib.request.Request(
+                f"{base}/forged-{tag}",
+                headers={"Host": HOST, "X-Forwarded-For": f"{forged}, {viewer}", "CloudFront-Forwarded-Proto": "https"},
+            )
+            with pytest.raises(urllib.error.HTTPError):
+                urllib.request.build_opener(NoRedirect).open(req, timeout=5)
+            deadline = time.monotonic() + 5
+            while True:
+                lines = (inst.data / "logs/nginx-access.log").read_text().splitlines()
+                hit = [line for line in lines if f"/forged-{tag} " in line]
+                if hit:
+                    break
+                assert time.monotonic() < deadline, f"no access-log line for /forged-{tag}"
+                time.sleep(0.1)
+            assert hit[0].split(" ", 1)[0] == viewer, (forged, hit[0])
+        # No X-Forwarded-For at all (the instance's own health check): the peer itself.
+        req = urllib.request.Request(f"{base}/no-xff", headers={"Host": HOST, "CloudFront-Forwarded-Proto": "https"})
+        with pytest.raises(urllib.error.HTTPError):
+            urllib.request.build_opener(NoRedirect).open(req, timeout=5)
+        deadline = time.monotonic() + 5
+        while not any("/no-xff " in line for line in (inst.data / "logs/nginx-access.log").read_text().splitlines()):
+            assert time.monotonic() < deadline
+            time.sleep(0.1)
+        line = next(x for x in (inst.data / "logs/nginx-access.log").read_text().splitlines() if "/no-xff " in x)
+        assert line.startswith("127.0.0.1 ")
     finally:
         stop(proc)
 

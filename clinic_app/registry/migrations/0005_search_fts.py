@@ -19,7 +19,7 @@ def drop(apps, schema_editor):
 class Migration(migrations.Migration):
 
     dependencies = [
-        ("registry", "0003_search_indexes"),
+        ("registry", "0004_integrity_and_signin"),
     ]
 
     operations = [

@@ -15,6 +15,7 @@ from django.core.management.base import BaseCommand
 from django.db import connection, transaction
 from django.utils import timezone
 
+from registry import photo_contract
 from registry.models import Animal, Photo, Tutor
 from registry.validators import cpf_check_digits, fold
 
@@ -176,7 +177,7 @@ class Command(BaseCommand):
                     renditions = {
                         n: {"key": f"processed/{pid}/{n}.jpg", "width": w, "height": w, "bytes": w * 40,
                             "content_type": "image/jpeg"}
-                        for n, w in (("large", 1600), ("medium", 800), ("thumb", 200))
+                        for n, w in ((spec.name, spec.box) for spec in photo_contract.RENDITIONS)
                     }
                     rows.append((pid, animal_id, f"uploads/{pid}/foto.jpg", "foto.jpg", "image/jpeg", 123456,
                                  now_db, "ok", True, json.dumps(renditions), "", "", now_db))

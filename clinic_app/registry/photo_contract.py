@@ -1,0 +1,1 @@
+../../lambda_src/photo_contract.py
