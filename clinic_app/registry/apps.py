@@ -1,4 +1,5 @@
 from django.apps import AppConfig
+from django.db.backends.signals import connection_created
 
 
 class RegistryConfig(AppConfig):
@@ -7,4 +8,7 @@ class RegistryConfig(AppConfig):
     default_auto_field = "django.db.models.BigAutoField"
 
     def ready(self):
-        from . import outbox  # noqa: F401 - connects the deletion signals
+        from . import checks, outbox, search_index  # noqa: F401 - system checks, deletion signals
+
+        connection_created.connect(search_index.register_sqlite_functions,
+                                   dispatch_uid="registry.search_index.fold")

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from decimal import Decimal
 from typing import ClassVar
 
@@ -22,6 +23,43 @@ class BRDateInput(forms.DateInput):
         super().__init__(attrs=base, format=DATE_FORMAT)
 
 
+_DATE_DIGITS = re.compile(r"([0-9]{2})([0-9]{2})([0-9]{4})")
+_DATE_SEPARATED = re.compile(r"([0-9]{1,2})\s*[./\-\s]\s*([0-9]{1,2})\s*[./\-\s]\s*([0-9]{4})")
+
+
+class BRDateField(forms.DateField):
+    """dd/mm/aaaa typed any way a phone keypad allows: 12032020, 12.03.2020,
+    12-03-2020, 12 03 2020, 12/03/2020 (the widget asks for the numeric keypad)."""
+
+    widget = BRDateInput
+
+    def to_python(self, value):
+        if isinstance(value, str):
+            text = v.ascii_digits(value, strict=False).strip()  # full-width keypads too (issue 13)
+            m = _DATE_DIGITS.fullmatch(text) or _DATE_SEPARATED.fullmatch(text)
+            if m:
+                value = "{:0>2}/{:0>2}/{}".format(*m.groups())
+        return super().to_python(value)
+
+
+def focus_first_field(form) -> None:
+    """A blank form puts the cursor in its first field (a bound one focuses the error summary)."""
+    if not form.is_bound:
+        first = next((f for f in form.visible_fields()), None)
+        if first is not None:
+            first.field.widget.attrs["autofocus"] = True
+
+
+def name_empty_choices(form, labels: dict[str, str]) -> None:
+    """Replace Django's "---------" empty choice with words (every choice field of the form)."""
+    for name, field in form.fields.items():
+        choices = getattr(field, "choices", None)
+        if choices is None or isinstance(field, forms.ModelChoiceField):
+            continue
+        field.choices = [("", labels.get(name, "Selecione")) if value == "" else (value, label)
+                         for value, label in choices]
+
+
 def edit_token_field():
     """The version (and the values) an edit form was opened with, signed
     (registry.editing): a stale save is detected and the conflict page can say
@@ -39,6 +77,8 @@ class TutorForm(forms.ModelForm):
                                       widget=forms.TextInput(attrs={"inputmode": "tel"}))
     cep = forms.CharField(label="CEP", required=False, max_length=10,
                           widget=forms.TextInput(attrs={"placeholder": "00000-000", "inputmode": "numeric"}))
+    # Shown only when likely duplicates were found (views.tutor_create).
+    not_duplicate = forms.BooleanField(label="É outra pessoa: cadastrar mesmo assim", required=False)
 
     class Meta:
         model = Tutor
@@ -48,6 +88,10 @@ class TutorForm(forms.ModelForm):
 
     def __init__(self, *args, **kwargs):
         super().__init__(*args, **kwargs)
+        self.fields["email"].label = "E-mail"
+        self.fields["email"].error_messages["invalid"] = "Informe um e-mail válido, ex.: nome@exemplo.com.br."
+        name_empty_choices(self, {"uf": "—"})
+        focus_first_field(self)
         if self.instance.pk:  # show stored digits formatted
             self.initial["cpf"] = self.instance.cpf_display
             self.initial["phone"] = self.instance.phone_display
@@ -79,10 +123,11 @@ class AnimalForm(forms.ModelForm):
                                    error_messages={"required": "Escolha o tutor do animal.",
                                                    "invalid_choice": "Tutor não encontrado."})
     microchip = forms.CharField(label="Microchip", required=False, max_length=30,
-                                help_text="15 dígitos (ISO 11784).",
-                                widget=forms.TextInput(attrs={"inputmode": "numeric", "placeholder": "000000000000000"}))
+                                help_text="15 dígitos (ISO 11784); modelos antigos: 10 caracteres (FDX-A) ou 9 dígitos (AVID).",
+                                widget=forms.TextInput(attrs={"placeholder": "000000000000000", "autocapitalize": "characters"}))
     age_years = forms.IntegerField(label="Idade estimada (anos)", required=False, min_value=0, max_value=80)
-    age_months = forms.IntegerField(label="e meses", required=False, min_value=0, max_value=11)
+    age_months = forms.IntegerField(label="Idade estimada (meses além dos anos)", required=False, min_value=0,
+                                    max_value=11)
     weight_kg = forms.DecimalField(label="Peso (kg)", required=False, max_digits=7, decimal_places=3,
                                    localize=True, min_value=Decimal("0.001"), max_value=Decimal("2000"),
                                    error_messages={"min_value": "O peso deve ser maior que zero.",
@@ -95,6 +140,7 @@ class AnimalForm(forms.ModelForm):
         model = Animal
         fields = ("name", "species", "breed", "sex", "neutered", "birth_date", "birth_date_estimated",
                   "coat", "microchip", "weight_kg", "tutor", "deceased", "deceased_on", "notes")
+        field_classes: ClassVar = {"birth_date": BRDateField, "deceased_on": BRDateField}
         widgets: ClassVar = {
             "birth_date": BRDateInput(),
             "deceased_on": BRDateInput(),
@@ -104,6 +150,8 @@ class AnimalForm(forms.ModelForm):
     def __init__(self, *args, **kwargs):
         super().__init__(*args, **kwargs)
         self.fields["birth_date"].help_text = "Ou informe a idade estimada abaixo."
+        name_empty_choices(self, {"species": "Escolha a espécie"})
+        focus_first_field(self)
 
     def clean_name(self):
         name = " ".join(self.cleaned_data["name"].split())

@@ -194,7 +194,22 @@ class Animal(TimeStamped):
         if months or not years:
             parts.append(f"{months} " + ("mês" if months == 1 else "meses"))
         text = " e ".join(parts)
-        return f"~{text} (estimada)" if self.birth_date_estimated else text
+        return f"cerca de {text}" if self.birth_date_estimated else text
+
+    @property
+    def neutered_display(self) -> str:
+        """Agrees with the animal's sex: castrada / castrado / castrado(a)."""
+        return {self.Sex.FEMALE: "castrada", self.Sex.MALE: "castrado"}.get(self.sex, "castrado(a)")
+
+    @property
+    def weight_display(self) -> str:
+        """pt-BR weight without trailing zeros: 4,2 kg; 0,35 kg; 1.200 kg."""
+        if self.weight_kg is None:
+            return ""
+        text = f"{self.weight_kg.normalize():f}"
+        whole, _, frac = text.partition(".")
+        whole = f"{int(whole):,}".replace(",", ".")
+        return f"{whole},{frac} kg" if frac else f"{whole} kg"
 
     @staticmethod
     def estimated_birth_date(years: int, months: int, today: date | None = None) -> date:

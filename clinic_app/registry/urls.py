@@ -1,5 +1,4 @@
 from clinic.paths import SIGN_IN_PATH
-from django.contrib.auth import views as auth_views
 from django.urls import path
 from django.views.generic import RedirectView
 
@@ -9,12 +8,13 @@ urlpatterns = [
     path("", RedirectView.as_view(pattern_name="animal_list", permanent=False), name="home"),
     path("healthz", views.healthz, name="healthz"),
     path(SIGN_IN_PATH.lstrip("/"), views.LoginView.as_view(), name="login"),
-    path("sair/", auth_views.LogoutView.as_view(), name="logout"),
+    path("sair/", views.LogoutView.as_view(), name="logout"),
     path("animais/", views.animal_list, name="animal_list"),
     path("animais/exportar.csv", views.animal_export, name="animal_export"),
     path("animais/novo/", views.animal_create, name="animal_create"),
     path("animais/<int:pk>/", views.animal_detail, name="animal_detail"),
     path("animais/<int:pk>/editar/", views.animal_edit, name="animal_edit"),
+    path("animais/<int:pk>/ficha/", views.animal_card, name="animal_card"),
     path("animais/<int:pk>/arquivar/", views.animal_archive, name="animal_archive"),
     path("animais/<int:pk>/reativar/", views.animal_reactivate, name="animal_reactivate"),
     path("tutores/", views.tutor_list, name="tutor_list"),

@@ -148,21 +148,61 @@ def format_cep(value: str | None) -> str:
     return f"{d[:5]}-{d[5:]}" if len(d) == 8 else (value or "")
 
 
-# --- Microchip (ISO 11784/11785 FDX-B: 15 decimal digits) -------------------
+# --- Microchip ----------------------------------------------------------------
 
 def normalise_microchip(value: str | None) -> str | None:
     if value is None or not str(value).strip():
         return None
-    raw = re.sub(r"[\s.\-]", "", ascii_digits(str(value)))
-    if not re.fullmatch(r"[0-9]+", raw):
+    # issue 13's normalisation first (any decimal digit -> ASCII, superscripts
+    # and other numerics refused), then the format rules of microchip_format().
+    raw = re.sub(r"[\s.\-*]", "", ascii_digits(str(value)))
+    if not raw.isascii():
         raise ValidationError("O microchip deve conter apenas números.", code="microchip_digits")
-    if len(raw) != 15:
-        raise ValidationError(
-            "O microchip deve ter exatamente 15 dígitos (ISO 11784); foram informados %(n)d.",
-            code="microchip_length",
-            params={"n": len(raw)},
-        )
-    return raw
+    return microchip_format(raw)[1]
+
+
+def microchip_format(raw: str) -> tuple[str, str]:
+    """(kind, stored value) of a microchip code without separators; raises otherwise.
+
+    * ``iso``: ISO 11784 (FDX-B), 15 decimal digits; the first three are an ISO
+      3166 numeric country code (001-899) or a manufacturer code (900-998);
+      999 is reserved for test transponders.
+    * ``fdxa``: the older FDX-A / 10-character hexadecimal codes (stored upper case).
+    * ``avid``: the older 9-digit AVID codes (often written AVID*012*345*678).
+    """
+    upper = raw.upper()
+    if upper.startswith("AVID"):
+        upper = upper[4:]
+    if len(upper) == 15:
+        if not upper.isdigit():
+            raise ValidationError("Microchip de 15 caracteres (ISO 11784) deve conter apenas números.",
+                                  code="microchip_digits")
+        prefix = int(upper[:3])
+        if prefix == 0:
+            raise ValidationError("Microchip ISO 11784 inválido: o código do país ou fabricante não pode ser 000.",
+                                  code="microchip_prefix")
+        if prefix == 999:
+            raise ValidationError("Código 999: reservado a microchips de teste, não a animais.",
+                                  code="microchip_test")
+        return "iso", upper
+    if len(upper) == 10:
+        if not re.fullmatch(r"[0-9A-F]{10}", upper):
+            raise ValidationError("Microchip de 10 caracteres (FDX-A, modelos antigos) aceita só 0-9 e A-F.",
+                                  code="microchip_hex")
+        return "fdxa", upper
+    if len(upper) == 9:
+        if not upper.isdigit():
+            raise ValidationError("Microchip de 9 caracteres (AVID) deve conter apenas números.",
+                                  code="microchip_digits")
+        return "avid", upper
+    if not re.fullmatch(r"[0-9A-F]*", upper):
+        raise ValidationError("O microchip deve conter apenas números.", code="microchip_digits")
+    raise ValidationError(
+        "O microchip deve ter 15 dígitos (ISO 11784), ou 10 caracteres (FDX-A) ou 9 dígitos (AVID) nos modelos "
+        "antigos; foram informados %(n)d.",
+        code="microchip_length",
+        params={"n": len(upper)},
+    )
 
 
 def validate_microchip(value: str) -> None:

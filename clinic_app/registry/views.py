@@ -22,7 +22,7 @@ from django.utils import timezone
 from django.views.decorators.cache import never_cache
 from django.views.decorators.http import require_GET, require_POST
 
-from . import audit, editing, outbox, photos, s3, search
+from . import audit, duplicates, editing, outbox, photos, printing, s3, search
 from .forms import (
     AnimalForm,
     AnimalSearchForm,
@@ -30,7 +30,7 @@ from .forms import (
     TutorSearchForm,
 )
 from .models import Animal, AuditEntry, Photo, PhotoDeletion, Tutor
-from .validators import format_cpf, format_phone
+from .validators import format_cpf, format_phone, normalise_cpf
 
 log = logging.getLogger(__name__)
 
@@ -67,6 +67,15 @@ class LoginView(auth_views.LoginView):
     redirect_authenticated_user = True
 
 
+class LogoutView(auth_views.LogoutView):
+    """Sign out, then say so on the sign-in page."""
+
+    def post(self, request, *args, **kwargs):
+        response = super().post(request, *args, **kwargs)
+        messages.success(request, "Você saiu do sistema. Até a próxima!")
+        return response
+
+
 # --- animals -------------------------------------------------------------------
 
 def _search_params(request) -> tuple[AnimalSearchForm, dict]:
@@ -85,14 +94,15 @@ def _url_pattern(name: str):
     return reverse(name, args=[987654321]).replace("987654321", "{}")
 
 
-def _animal_rows(animals) -> list[dict]:
+def _animal_rows(animals, result=None) -> list[dict]:
     animal_url, tutor_url = _url_pattern("animal_detail"), _url_pattern("tutor_detail")
     rows = []
     for animal in animals:
         primary = animal.primary_photos[0] if animal.primary_photos else None
         rows.append({"animal": animal, "photo": primary,
                      "url": animal_url.format(animal.pk), "tutor_url": tutor_url.format(animal.tutor_id),
-                     "thumb_url": photos.rendition_url(primary, "thumb") if primary else None})
+                     "thumb_url": photos.rendition_url(primary, "thumb") if primary else None,
+                     "why": search.explain_animal(result, animal) if result else []})
     return rows
 
 
@@ -100,17 +110,22 @@ def _animal_rows(animals) -> list[dict]:
 @require_GET
 def animal_list(request):
     form, params = _search_params(request)
-    qs = search.animal_queryset(params["q"], params["species"], params["active"])
-    paginator = search.DeferredJoinPaginator(qs, params["per_page"], load=search.with_list_relations,
-                                             probe=bool(params["q"]))
-    page = paginator.get_page(request.GET.get("page"))
-    rows = _animal_rows(page.object_list)
+    result = search.search_animals(params["q"], params["species"], params["active"]) if params["q"] else None
+    if result is not None:  # ranked ids from the search index; this page's rows in one query
+        page = Paginator(result.ids, params["per_page"]).get_page(request.GET.get("page"))
+        page.object_list = search.ordered(search.with_list_relations(Animal.objects.all()), list(page.object_list))
+    else:
+        qs = search.animal_queryset(params["species"], params["active"])
+        page = search.DeferredJoinPaginator(qs, params["per_page"], load=search.with_list_relations,
+                                            probe=False).get_page(request.GET.get("page"))
+    rows = _animal_rows(page.object_list, result)
     query = {k: v for k, v in request.GET.items() if k != "page" and v}
     return render(request, "registry/animal_list.html", {
         "form": form, "page": page, "rows": rows, "params": params,
         "species_choices": Animal.Species.choices, "active_choices": AnimalSearchForm.ACTIVE_CHOICES,
         "per_page_choices": AnimalSearchForm.PER_PAGE_CHOICES,
         "query": urlencode(query), "export_query": urlencode({k: v for k, v in query.items() if k != "per_page"}),
+        "result": result, "archived_query": urlencode({**query, "active": "0"}),
     })
 
 
@@ -138,7 +153,6 @@ def animal_export(request):
             "errors": [f"{form.fields[f].label}: {' '.join(e)}" if f in form.fields else " ".join(e)
                        for f, e in form.errors.items()],
         }, status=400)
-    qs = search.animal_queryset(params["q"], params["species"], params["active"]).select_related("tutor")
     header = ["ID", "Nome", "Espécie", "Raça", "Sexo", "Castrado", "Data de nascimento", "Nascimento estimado",
               "Pelagem/marcas", "Microchip", "Peso (kg)", "Ativo", "Óbito", "Data do óbito", "Tutor",
               "CPF do tutor", "Telefone", "Outro telefone", "E-mail", "Cidade", "UF", "Cadastrado em"]
@@ -153,7 +167,7 @@ def animal_export(request):
         yield "\ufeff"  # BOM so spreadsheet software reads UTF-8
         writer = csv.writer(_Echo(), delimiter=";")
         yield writer.writerow(header)
-        for a in qs.iterator(chunk_size=2000):
+        for a in search.export_animals(params["q"], params["species"], params["active"]):
             t = a.tutor
             yield writer.writerow([_csv_safe(x) for x in [
                 a.pk, a.name, species.get(a.species, a.species), a.breed, sexes.get(a.sex, a.sex), yes(a.neutered),
@@ -182,8 +196,11 @@ def _tutor_from_param(request):
 def _tutor_picker(request, template_ctx: dict):
     form = TutorSearchForm(request.GET or None)
     q = form.cleaned_data.get("q", "") if form.is_valid() else ""
-    tutors = Tutor.objects.filter(search.tutor_q(q)).order_by("search_name", "id")[:30] if q else []
-    template_ctx.update({"picker_form": form, "picker_results": tutors, "picker_q": q})
+    result = search.search_tutors(q, limit=30) if q else None
+    tutors = search.ordered(Tutor.objects.all(), result.ids) if result else []
+    for t in tutors:
+        t.why = search.explain_tutor(result, t)
+    template_ctx.update({"picker_form": form, "picker_results": tutors, "picker_q": q, "result": result})
     return render(request, "registry/tutor_picker.html", template_ctx)
 
 
@@ -198,6 +215,8 @@ def animal_create(request):
             animal = editing.create(form, request.user)
             if animal is not None:
                 messages.success(request, f"Animal “{animal.name}” cadastrado.")
+                if request.POST.get("save_another"):  # next animal of the same tutor, blank form
+                    return redirect(reverse("animal_create") + f"?tutor={animal.tutor_id}")
                 return redirect("animal_detail", pk=animal.pk)
     else:
         form = AnimalForm(initial={"tutor": tutor.pk})
@@ -246,6 +265,19 @@ def animal_detail(request, pk: int):
         "animal": animal, "gallery": gallery, "principal": principal, "audit": audit.entries_for(animal),
         "thumb_sizes": photos.THUMB_SIZES,
         "max_bytes": settings.PHOTO_MAX_BYTES,
+    })
+
+
+@perm("view_animal")
+@require_GET
+def animal_card(request, pk: int):
+    """Printable patient card / label: photo, name, species, tutor, microchip, QR code to the record."""
+    animal = get_object_or_404(Animal.objects.select_related("tutor"), pk=pk)
+    primary = animal.photos.filter(is_primary=True).first()
+    url = request.build_absolute_uri(reverse("animal_detail", args=[animal.pk]))
+    return render(request, "registry/animal_card.html", {
+        "animal": animal, "thumb_url": photos.rendition_url(primary, "thumb") if primary else None,
+        "qr": printing.qr_svg(url, f"QR code: ficha de {animal.name}"), "record_url": url,
     })
 
 
@@ -315,26 +347,50 @@ def csrf_failure(request, reason=""):
 def tutor_list(request):
     form = TutorSearchForm(request.GET or None)
     q = form.cleaned_data.get("q", "") if form.is_valid() else ""
-    qs = Tutor.objects.all()
-    if q:
-        qs = qs.filter(search.tutor_q(q))
-    page = Paginator(qs.order_by("search_name", "id"), 25).get_page(request.GET.get("page"))
+    result = search.search_tutors(q) if q else None
+    if result is not None:
+        page = Paginator(result.ids, 25).get_page(request.GET.get("page"))
+        page.object_list = search.ordered(Tutor.objects.all(), list(page.object_list))
+        for t in page.object_list:
+            t.why = search.explain_tutor(result, t)
+    else:
+        page = Paginator(Tutor.objects.order_by("search_name", "id"), 25).get_page(request.GET.get("page"))
     query = urlencode({"q": q}) if q else ""
-    return render(request, "registry/tutor_list.html", {"form": form, "page": page, "query": query})
+    return render(request, "registry/tutor_list.html", {"form": form, "page": page, "query": query,
+                                                        "result": result})
 
 
 @perm("add_tutor")
 def tutor_create(request):
+    # a fixed flag, not a URL: nothing to redirect elsewhere
+    then_animal = (request.POST.get("para") or request.GET.get("para")) == "animal" \
+        and request.user.has_perm("registry.add_animal")
     if request.method == "POST":
         form = TutorForm(request.POST)
-        if form.is_valid():
-            tutor = editing.create(form, request.user)
+        dups = duplicates.find(form.cleaned_data) if form.is_valid() else []
+        if form.is_valid() and (not dups or form.cleaned_data["not_duplicate"]):
+            tutor = editing.create(form, request.user)  # None: a unique race, now a form error
             if tutor is not None:
                 messages.success(request, f"Tutor “{tutor.name}” cadastrado.")
+                if then_animal:  # came from "+ Novo animal": back to it with this tutor chosen
+                    return redirect(reverse("animal_create") + f"?tutor={tutor.pk}")
                 return redirect("tutor_detail", pk=tutor.pk)
+        cpf_clash = _cpf_clash(form)
     else:
-        form = TutorForm()
-    return render(request, "registry/tutor_form.html", {"form": form, "tutor": None})
+        form, dups, cpf_clash = TutorForm(), [], None
+    return render(request, "registry/tutor_form.html", {"form": form, "tutor": None, "duplicates": dups,
+                                                        "cpf_clash": cpf_clash, "then_animal": then_animal})
+
+
+def _cpf_clash(form, exclude_pk=None):
+    """The tutor who already has the CPF typed (to link to), if that is the CPF's error."""
+    if "cpf" not in form.errors:
+        return None
+    try:
+        cpf = normalise_cpf(form.data.get("cpf"))
+    except Exception:
+        return None
+    return Tutor.objects.filter(cpf=cpf).exclude(pk=exclude_pk).first() if cpf else None
 
 
 @perm("change_tutor")

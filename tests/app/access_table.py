@@ -95,6 +95,7 @@ ACCESS: dict[str, Door] = {
     "animal_create": form(STAFF_ROLES),
     "animal_detail": get(STAFF_ROLES, obj=Animal),
     "animal_edit": form(STAFF_ROLES, obj=Animal),
+    "animal_card": get(STAFF_ROLES, obj=Animal),
     "animal_archive": form(ADMINISTRATION, obj=Animal),
     "animal_reactivate": form(ADMINISTRATION, obj=Animal),
     "tutor_list": get(STAFF_ROLES),

@@ -48,18 +48,37 @@ def test_format_cpf():
 @pytest.mark.parametrize(
     ("chip", "expected"),
     [("076123456789012", "076123456789012"), ("076 1234 5678 9012", "076123456789012"),
-     ("985-112-000-123-456", "985112000123456")],
+     ("985-112-000-123-456", "985112000123456"),
+     ("0a1b2c3d4e", "0A1B2C3D4E"), ("0A1B-2C3D-4E", "0A1B2C3D4E"),     # FDX-A, 10 hexadecimal characters
+     ("012345678", "012345678"), ("AVID*012*345*678", "012345678"),    # AVID, 9 digits
+     # issue 13: any decimal digit (full-width here) is normalised before the format rules
+     ("９８５１１２０００１２３４５６", "985112000123456"), ("０ａ１ｂ２ｃ３ｄ４ｅ", "0A1B2C3D4E")],
 )
 def test_valid_microchips(chip, expected):
     assert v.normalise_microchip(chip) == expected
 
 
+@pytest.mark.parametrize(("chip", "kind"), [("076123456789012", "iso"), ("0A1B2C3D4E", "fdxa"),
+                                            ("012345678", "avid")])
+def test_microchip_kinds(chip, kind):
+    assert v.microchip_format(chip)[0] == kind
+
+
 @pytest.mark.parametrize(
     ("chip", "message"),
     [
-        ("07612345678901", "O microchip deve ter exatamente 15 dígitos (ISO 11784); foram informados 14."),
-        ("0761234567890123", "O microchip deve ter exatamente 15 dígitos (ISO 11784); foram informados 16."),
-        ("07612345678901A", "O microchip deve conter apenas números."),
+        ("07612345678901", "O microchip deve ter 15 dígitos (ISO 11784), ou 10 caracteres (FDX-A) ou 9 dígitos "
+                           "(AVID) nos modelos antigos; foram informados 14."),
+        ("0761234567890123", "O microchip deve ter 15 dígitos (ISO 11784), ou 10 caracteres (FDX-A) ou 9 dígitos "
+                             "(AVID) nos modelos antigos; foram informados 16."),
+        ("07612345678901A", "Microchip de 15 caracteres (ISO 11784) deve conter apenas números."),
+        ("000123456789012", "Microchip ISO 11784 inválido: o código do país ou fabricante não pode ser 000."),
+        ("999123456789012", "Código 999: reservado a microchips de teste, não a animais."),
+        ("0A1B2C3D4G", "Microchip de 10 caracteres (FDX-A, modelos antigos) aceita só 0-9 e A-F."),
+        ("01234567A", "Microchip de 9 caracteres (AVID) deve conter apenas números."),
+        ("12345678", "O microchip deve ter 15 dígitos (ISO 11784), ou 10 caracteres (FDX-A) ou 9 dígitos "
+                     "(AVID) nos modelos antigos; foram informados 8."),
+        ("chip-xyz", "O microchip deve conter apenas números."),
         ("98511200012345²", "Use apenas algarismos de 0 a 9 (o campo contém “²”)."),  # superscript: not a decimal digit
     ],
 )

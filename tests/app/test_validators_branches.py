@@ -153,12 +153,18 @@ def test_format_cep():
 def test_microchip_branches():
     assert v.normalise_microchip(None) is None and v.normalise_microchip("  ") is None
     assert v.normalise_microchip("076.000-000 000 001") == "076000000000001"
-    assert refusal(v.normalise_microchip, "07600000000000a") == ("microchip_digits", MSG["microchip_digits"])
-    # full-width digits are digits to Python, not to a microchip reader
-    assert refusal(v.normalise_microchip, "０７６000000000001")[0] == "microchip_digits"
+    # i15: a 15-character code is ISO 11784, and the message says so
+    assert refusal(v.normalise_microchip, "07600000000000a") == (
+        "microchip_digits", "Microchip de 15 caracteres (ISO 11784) deve conter apenas números.")
+    assert refusal(v.normalise_microchip, "chip") == ("microchip_digits", MSG["microchip_digits"])
+    # issue 13: full-width digits are normalised to ASCII (one normalisation for every identifier);
+    # numerics that are not decimal digits are refused
+    assert v.normalise_microchip("０７６000000000001") == "076000000000001"
+    assert refusal(v.normalise_microchip, "07600000000000¹")[0] == "not_a_digit"
     code, message = refusal(v.normalise_microchip, "07600000000000")
     assert code == "microchip_length"
-    assert message == "O microchip deve ter exatamente 15 dígitos (ISO 11784); foram informados 14."
+    assert message == ("O microchip deve ter 15 dígitos (ISO 11784), ou 10 caracteres (FDX-A) ou 9 dígitos (AVID) "
+                       "nos modelos antigos; foram informados 14.")
     assert refusal(v.validate_microchip, "123")[0] == "microchip_length"
     assert v.validate_microchip("076000000000001") is None
 

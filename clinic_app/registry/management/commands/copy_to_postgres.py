@@ -10,6 +10,8 @@ django.apps, so tables other releases add are included): users, groups and
 their permissions, tutors, animals, photos' metadata (the objects stay in the
 same bucket), the audit trail, sessions, and whatever the app holds next.
 Primary keys are kept, so every reference and every S3 key stays valid.
+The search index (FTS5 tables on SQLite, pg_trgm tables on PostgreSQL) is not
+copied: it is derived data, rebuilt on PostgreSQL from the copied rows.
 
 All of it happens in ONE PostgreSQL transaction: the target's tables are
 emptied (refused if they already hold clinic data, unless --replace), the rows
@@ -37,6 +39,8 @@ from django.core.management.base import BaseCommand, CommandError
 from django.core.management.color import no_style
 from django.db import connections, models, transaction
 from django.db.migrations.executor import MigrationExecutor
+
+from registry import search_index
 
 SOURCE = "sqlite_source"
 TARGET = "default"
@@ -149,6 +153,11 @@ class Command(BaseCommand):
                     self._copy(model, cursor)
                 for sql in target.ops.sequence_reset_sql(no_style(), models_):
                     cursor.execute(sql)
+            # The search index (registry.search_index) is not a model: its rows are
+            # written by triggers, which saw animals before their tutors (tables are
+            # copied in label order) and, with --replace, stale documents survive the
+            # flush. Rebuild it from the copied rows, in this same transaction.
+            search_index.rebuild(target)
             # Verified inside the transaction: a mismatch rolls everything back.
             self._report(compare(models_))
         self.stdout.write(self.style.SUCCESS(f"copied and verified {len(models_)} tables; the target is committed"))
