@@ -1,5 +1,6 @@
 from django.apps import AppConfig
 from django.db.backends.signals import connection_created
+from django.db.models.signals import post_migrate
 
 
 class RegistryConfig(AppConfig):
@@ -12,3 +13,5 @@ class RegistryConfig(AppConfig):
 
         connection_created.connect(search_index.register_sqlite_functions,
                                    dispatch_uid="registry.search_index.fold")
+        post_migrate.connect(search_index.ensure_after_migrate, sender=self,
+                             dispatch_uid="registry.search_index.ensure")

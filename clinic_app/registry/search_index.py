@@ -267,6 +267,45 @@ def drop(connection) -> None:
     _run(connection, SQLITE_DROP if connection.vendor == "sqlite" else PG_DROP)
 
 
+# --- after every migrate: the triggers are still there -------------------------
+
+SQLITE_TRIGGERS = ("registry_animal_fts_ai", "registry_animal_fts_au", "registry_animal_fts_ad",
+                   "registry_tutor_fts_ai", "registry_tutor_fts_au", "registry_tutor_fts_ad")
+PG_TRIGGERS = ("registry_animal_search_ai", "registry_animal_search_au",
+               "registry_tutor_search_ai", "registry_tutor_search_au")
+SEARCH_MIGRATION = ("registry", "0005_search_fts")
+
+
+def missing_triggers(connection) -> list[str]:
+    with connection.cursor() as cursor:
+        if connection.vendor == "sqlite":
+            cursor.execute("SELECT name FROM sqlite_master WHERE type = 'trigger'")
+            expected = SQLITE_TRIGGERS
+        else:
+            cursor.execute("SELECT tgname FROM pg_trigger WHERE NOT tgisinternal")
+            expected = PG_TRIGGERS
+        present = {row[0] for row in cursor.fetchall()}
+    return [name for name in expected if name not in present]
+
+
+def ensure_after_migrate(sender, using="default", **kwargs) -> None:
+    """post_migrate: a later migration that alters registry_animal or
+    registry_tutor makes SQLite rebuild the table, which drops its triggers
+    silently (and the index would go stale). Once the search migration is
+    applied, put back whatever trigger is missing and rebuild the documents."""
+    from django.db import connections
+    from django.db.migrations.recorder import MigrationRecorder
+
+    connection = connections[using]
+    if connection.vendor not in ("sqlite", "postgresql"):
+        return
+    if SEARCH_MIGRATION not in MigrationRecorder(connection).applied_migrations():
+        return
+    if missing_triggers(connection):
+        drop(connection)
+        create(connection)  # create() rebuilds the documents from the tables
+
+
 # --- capability checks (used by checks.py) -------------------------------------
 
 def missing_capability(connection) -> str | None:
