@@ -39,7 +39,8 @@ NO_TESTS = {5, 33}
 DEFAULT_SCOPE = [
     "registry.validators.*",
     "registry.search.*",
-    "handler.x_photo_id_of*", "handler.x__*", "handler.x_handler*", "handler.x_s3*",
+    "handler.x__*", "handler.x_handler*", "handler.x_s3*",
+    "photo_contract.*", "s3_event.*",
 ]
 
 
