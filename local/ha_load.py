@@ -75,8 +75,10 @@ def _create_tutor(session: requests.Session, base: str, name: str) -> int:
     page = _check(session.get(f"{base}/tutores/novo/", timeout=TIMEOUT), "tutor form")
     token = _CSRF.search(page.text).group(1)
     resp = _check(session.post(f"{base}/tutores/novo/",
+                               # every load tutor shares a phone: confirm "É outra pessoa" as a
+                               # receptionist would after reading the duplicate warning
                                data={"name": name, "phone": "(11) 98765-4321", "city": "São Paulo", "uf": "SP",
-                                     "csrfmiddlewaretoken": token},
+                                     "not_duplicate": "on", "csrfmiddlewaretoken": token},
                                headers={"Referer": f"{base}/tutores/novo/"}, timeout=TIMEOUT), "create tutor")
     match = re.search(r"/tutores/(\d+)/$", urlparse(resp.url).path)
     if not match:
