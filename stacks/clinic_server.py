@@ -21,7 +21,6 @@ from __future__ import annotations
 from aws_cdk import Aws, CfnCreationPolicy, CfnResourceSignal, Duration, Size, Stack
 from aws_cdk import aws_backup as backup
 from aws_cdk import aws_ec2 as ec2
-from aws_cdk import aws_events as events
 from aws_cdk import aws_iam as iam
 from aws_cdk import aws_kms as kms
 from aws_cdk import aws_secretsmanager as secretsmanager
@@ -29,6 +28,7 @@ from constructs import Construct
 
 from . import bootstrap
 from .app_release import release_asset
+from .backup_schedule import daily_rule
 from .config import ClinicConfig
 from .installer import APP_PORT, InstallerArgs
 from .nag import acknowledge
@@ -86,14 +86,7 @@ class ServerData:
         )
         self.plan = backup.BackupPlan(scope, "SnapshotPlan", backup_vault=self.vault)
         self.plan.add_rule(
-            backup.BackupPlanRule(
-                rule_name="daily-data-volume",
-                # 06:00 UTC = 03:00 in São Paulo, when the clinic is closed.
-                schedule_expression=events.Schedule.cron(hour="6", minute="0"),
-                start_window=Duration.hours(1),
-                completion_window=Duration.hours(4),
-                delete_after=Duration.days(config.snapshot_retention_days),
-            )
+            daily_rule("daily-data-volume", config.snapshot_retention_days)
         )
         volume_arn = f"arn:{Aws.PARTITION}:ec2:{Aws.REGION}:{Aws.ACCOUNT_ID}:volume/{self.volume.volume_id}"
         self.plan.add_selection(

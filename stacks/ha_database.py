@@ -16,11 +16,11 @@ from __future__ import annotations
 from aws_cdk import Aws, Duration, Stack
 from aws_cdk import aws_backup as backup
 from aws_cdk import aws_ec2 as ec2
-from aws_cdk import aws_events as events
 from aws_cdk import aws_kms as kms
 from aws_cdk import aws_rds as rds
 from constructs import Construct
 
+from .backup_schedule import daily_rule
 from .config import ClinicConfig
 from .nag import acknowledge
 from .naming import STATEFUL, stack_unique_suffix, vault_name_prefix
@@ -127,13 +127,7 @@ class HaDatabase(Construct):
         )
         plan = backup.BackupPlan(self, "BackupPlan", backup_vault=self.vault)
         plan.add_rule(
-            backup.BackupPlanRule(
-                rule_name="daily-database",
-                schedule_expression=events.Schedule.cron(hour="6", minute="0"),
-                start_window=Duration.hours(1),
-                completion_window=Duration.hours(4),
-                delete_after=Duration.days(config.snapshot_retention_days),
-            )
+            daily_rule("daily-database", config.snapshot_retention_days)
         )
         arn = f"arn:{Aws.PARTITION}:rds:{Aws.REGION}:{Aws.ACCOUNT_ID}:db:{self.instance.instance_identifier}"
         plan.add_selection("Database", resources=[backup.BackupResource.from_arn(arn)], allow_restores=True)
