@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from django.db import models
 
+from .auth import address_of
 from .models import AuditEntry
 
 # Values whose display differs from the stored one.
@@ -75,10 +76,11 @@ def record_changes(instance: models.Model, before: dict, user, action=AuditEntry
     return len(entries)
 
 
-def record(instance: models.Model, action: str, user, field: str = "", old: str = "", new: str = "") -> None:
+def record(instance: models.Model, action: str, user, field: str = "", old: str = "", new: str = "",
+           request=None) -> None:
     AuditEntry.objects.create(
         object_type=instance._meta.model_name, object_id=instance.pk, action=action,
-        field=field, old_value=old, new_value=new, **_user_fields(user),
+        field=field, old_value=old, new_value=new, ip_address=address_of(request), **_user_fields(user),
     )
 
 

@@ -53,6 +53,14 @@ def client_ip(request) -> str:
     return remote[:45] or "0.0.0.0"  # unknown (e.g. force_login): one shared, valid address
 
 
+def address_of(request) -> str | None:
+    """Where a request came from, as the audit trail stores it (None when unknown)."""
+    if request is None:
+        return None
+    ip = client_ip(request)
+    return None if ip == "0.0.0.0" else ip
+
+
 def normalise_username(request, credentials=None) -> str:
     """axes' username key: case and surrounding blanks do not make a new counter."""
     name = ""
@@ -81,7 +89,7 @@ def _audit(request, username: str, user, ok: bool, detail: str) -> None:
         action=AuditEntry.Action.SIGN_IN if ok else AuditEntry.Action.SIGN_IN_FAILED,
         field="acesso", old_value="",
         new_value=f"{detail} · endereço {getattr(request, 'axes_ip_address', '') or client_ip(request)} · {path}",
-        user=user, username=username[:150],
+        user=user, username=username[:150], ip_address=address_of(request),
     )
 
 

@@ -276,10 +276,18 @@ class AuditEntry(models.Model):
         PHOTO = "photo", "Foto"
         SIGN_IN = "login", "Acesso"
         SIGN_IN_FAILED = "login_fail", "Acesso recusado"
+        SIGN_OUT = "logout", "Saída"
+        VIEW = "view", "Consulta"
+        EXPORT = "export", "Exportação"
+        MERGE = "merge", "Mesclagem"
+        CONSENT = "consent", "Consentimento"
+        DATA_REQUEST = "dsr", "Pedido do titular"
+        ERASURE = "erasure", "Anonimização"
+        STAFF = "staff", "Equipe"
 
-    object_type = models.CharField("tipo", max_length=20)  # "animal" | "tutor"
+    object_type = models.CharField("tipo", max_length=20)  # "animal" | "tutor" | "user" | "export"
     object_id = models.PositiveBigIntegerField("ID")
-    action = models.CharField("ação", max_length=10, choices=Action.choices)
+    action = models.CharField("ação", max_length=20, choices=Action.choices)
     field = models.CharField("campo", max_length=100, blank=True)
     old_value = models.TextField("valor anterior", blank=True)
     new_value = models.TextField("novo valor", blank=True)
@@ -289,6 +297,11 @@ class AuditEntry(models.Model):
     )
     username = models.CharField("usuário (nome)", max_length=150, blank=True)
     timestamp = models.DateTimeField("quando", default=timezone.now)
+    # where the request came from (the viewer address nginx passes on)
+    ip_address = models.GenericIPAddressField("endereço", null=True, blank=True)
+    # True once an erasure has blanked this entry's personal values (LGPD);
+    # the only change an entry may ever undergo.
+    redacted = models.BooleanField("anonimizado", default=False)
 
     class Meta:
         verbose_name = "registro de auditoria"
