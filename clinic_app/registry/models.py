@@ -11,6 +11,7 @@ from django.db import models
 from django.db.models import Q
 from django.utils import timezone
 
+from . import breeds
 from . import validators as v
 
 UF_CHOICES = [
@@ -47,6 +48,61 @@ class TimeStamped(models.Model):
         super().save(*args, **kwargs)
 
 
+class Species(models.Model):
+    """A species the clinic treats, managed by Administração (registry.views_species).
+
+    The primary key is a short stable code ("dog", "cat", ... for the defaults,
+    a slug of the name for the ones added later): renaming a species changes
+    only its name. An inactive species is not offered for new animals; the
+    animals that have it keep it."""
+
+    code = models.SlugField("código", max_length=30, primary_key=True)
+    name = models.CharField("nome", max_length=60, unique=True,
+                            error_messages={"unique": "Já existe uma espécie com este nome."})
+    active = models.BooleanField("ativa", default=True)
+    order = models.PositiveSmallIntegerField("ordem", default=100)
+
+    class Meta:
+        verbose_name = "espécie"
+        verbose_name_plural = "espécies"
+        ordering = ("order", "name")
+
+    def __str__(self) -> str:
+        return self.name
+
+
+class Breed(models.Model):
+    """A breed suggested for a species (the animal's breed stays free text).
+
+    Each species has exactly one SRD row (``is_srd``); every way of typing it
+    ("srd", "S.R.D.", "sem raça definida", "vira-lata") is saved as ``SRD``."""
+
+    SRD = breeds.SRD
+
+    species = models.ForeignKey(Species, verbose_name="espécie", on_delete=models.CASCADE, related_name="breeds")
+    name = models.CharField("nome", max_length=100)
+    key = models.CharField(max_length=100, editable=False)  # breeds.breed_key(name): the uniqueness
+    is_srd = models.BooleanField("SRD", default=False, editable=False)
+
+    class Meta:
+        verbose_name = "raça"
+        verbose_name_plural = "raças"
+        ordering = ("species", "-is_srd", "name")
+        constraints = (
+            models.UniqueConstraint(fields=["species", "key"], name="breed_unique_per_species"),
+            models.UniqueConstraint(fields=["species"], condition=Q(is_srd=True), name="one_srd_per_species"),
+        )
+
+    def __str__(self) -> str:
+        return self.name
+
+    def save(self, *args, **kwargs):
+        self.name = breeds.normalise_breed(self.name)
+        self.is_srd = self.name == breeds.SRD
+        self.key = breeds.breed_key(self.name)
+        super().save(*args, **kwargs)
+
+
 class Tutor(TimeStamped):
     name = models.CharField("nome", max_length=150)
     search_name = models.CharField(max_length=150, editable=False, db_index=True, default="")
@@ -73,6 +129,7 @@ class Tutor(TimeStamped):
         verbose_name = "tutor"
         verbose_name_plural = "tutores"
         ordering = ("search_name", "id")
+        permissions = (("merge_tutor", "Pode mesclar dois cadastros de tutor"),)
 
     def __str__(self) -> str:
         return self.name
@@ -114,16 +171,6 @@ class Tutor(TimeStamped):
 
 
 class Animal(TimeStamped):
-    class Species(models.TextChoices):
-        DOG = "dog", "Cão"
-        CAT = "cat", "Gato"
-        BIRD = "bird", "Ave"
-        RODENT = "rodent", "Roedor"
-        REPTILE = "reptile", "Réptil"
-        HORSE = "horse", "Equino"
-        CATTLE = "cattle", "Bovino"
-        OTHER = "other", "Outro"
-
     class Sex(models.TextChoices):
         MALE = "male", "Macho"
         FEMALE = "female", "Fêmea"
@@ -131,7 +178,11 @@ class Animal(TimeStamped):
 
     name = models.CharField("nome", max_length=100)
     search_name = models.CharField(max_length=100, editable=False, default="")
-    species = models.CharField("espécie", max_length=10, choices=Species.choices)
+    # The column keeps its name (and its codes: "dog", "cat", ...) from before
+    # species became a table (migration 0007): the list's covering index and
+    # the search filters read it as they did.
+    species = models.ForeignKey("Species", verbose_name="espécie", on_delete=models.PROTECT,
+                                db_column="species", related_name="animals")
     breed = models.CharField("raça", max_length=100, blank=True)
     sex = models.CharField("sexo", max_length=10, choices=Sex.choices, default=Sex.UNKNOWN)
     neutered = models.BooleanField("castrado(a)", default=False)
@@ -168,6 +219,7 @@ class Animal(TimeStamped):
         permissions = (
             ("archive_animal", "Pode arquivar/reativar animais"),
             ("export_animal", "Pode exportar a lista de animais (CSV)"),
+            ("merge_animal", "Pode mesclar dois cadastros de animal"),
         )
 
     def __str__(self) -> str:
@@ -177,6 +229,11 @@ class Animal(TimeStamped):
         self.search_name = v.fold(self.name)
         self.microchip = v.normalise_microchip(self.microchip)
         super().save(*args, **kwargs)
+
+    @property
+    def species_label(self) -> str:
+        """The species' name as the clinic calls it ("Cão", "Gato", ...)."""
+        return self.species.name if self.species_id else ""
 
     @property
     def age_display(self) -> str:
@@ -311,6 +368,38 @@ class AuditEntry(models.Model):
 
     def __str__(self) -> str:
         return f"{self.object_type}#{self.object_id} {self.action} {self.field}"
+
+
+class MergeRecord(models.Model):
+    """One merge of two tutors or two animals (registry.merge): which record
+    absorbed which, what the absorbed one looked like, and what moved. The
+    survivor's history (audit.entries_for) includes the absorbed record's
+    entries through these rows; a link to the absorbed record leads to the
+    survivor."""
+
+    class Kind(models.TextChoices):
+        TUTOR = "tutor", "Tutor"
+        ANIMAL = "animal", "Animal"
+
+    kind = models.CharField("tipo", max_length=10, choices=Kind.choices)
+    survivor_id = models.PositiveBigIntegerField("cadastro mantido")
+    absorbed_id = models.PositiveBigIntegerField("cadastro absorvido")
+    absorbed_snapshot = models.JSONField("dados do cadastro absorvido", default=dict)
+    moved = models.JSONField("registros transferidos", default=dict)
+    by = models.ForeignKey(settings.AUTH_USER_MODEL, verbose_name="por", null=True, blank=True,
+                           on_delete=models.SET_NULL, related_name="+")
+    username = models.CharField("usuário (nome)", max_length=150, blank=True)
+    at = models.DateTimeField("quando", default=timezone.now)
+
+    class Meta:
+        verbose_name = "mesclagem"
+        verbose_name_plural = "mesclagens"
+        ordering = ("-at", "-id")
+        constraints = (models.UniqueConstraint(fields=["kind", "absorbed_id"], name="absorbed_once"),)
+        indexes = (models.Index(fields=["kind", "survivor_id"], name="merge_survivor"),)
+
+    def __str__(self) -> str:
+        return f"{self.kind} {self.absorbed_id} -> {self.survivor_id}"
 
 
 class PhotoDeletion(models.Model):

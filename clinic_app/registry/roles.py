@@ -20,6 +20,11 @@ ROLE_PERMISSIONS = {
     ADMIN: _EDIT + [
         "registry.archive_animal", "registry.export_animal",
         "registry.delete_tutor", "registry.delete_animal",
+        # merge two records of the same tutor / animal (registry.views_merge)
+        "registry.merge_tutor", "registry.merge_animal",
+        # the species and breed lists offered by the animal form (registry.views_species)
+        "registry.view_species", "registry.add_species", "registry.change_species",
+        "registry.view_breed", "registry.add_breed", "registry.delete_breed",
         # unlock a locked-out address/username (django-axes' attempts in the admin)
         "axes.view_accessattempt", "axes.delete_accessattempt",
         "axes.view_accessfailurelog", "axes.view_accesslog",
@@ -46,6 +51,11 @@ def apply_roles(apps) -> None:
         finally:
             if stub:
                 app_config.models_module = None
+    from django.apps import apps as global_apps
+
+    # An early migration sees the permissions of its own state only; the
+    # migration that adds a permission applies the roles again (0007 does).
+    in_migration = apps is not global_apps
     Group = apps.get_model("auth", "Group")
     Permission = apps.get_model("auth", "Permission")
     for group_name, perms in ROLE_PERMISSIONS.items():
@@ -54,8 +64,8 @@ def apply_roles(apps) -> None:
         for perm in perms:
             app_label, codename = perm.split(".")
             found = Permission.objects.filter(content_type__app_label=app_label, codename=codename).first()
-            if found is None and app_label == "axes":
-                continue  # migration 0002 runs before axes' tables exist; 0004 applies these
+            if found is None and (app_label == "axes" or in_migration):
+                continue  # not in this migration's state yet (axes: before 0004); a later one applies it
             if found is None:
                 raise LookupError(f"permission {perm} does not exist")
             objs.append(found)
