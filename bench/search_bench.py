@@ -143,7 +143,7 @@ def main() -> int:
             t0 = time.perf_counter()
             for i in range(n):
                 tutor = Tutor.objects.create(name=f"Bench Tutor {i}", phone="11987650000")
-                animal = Animal.objects.create(name=f"Bench {i}", species="dog", tutor=tutor)
+                animal = Animal.objects.create(name=f"Bench {i}", species_id="dog", tutor=tutor)
                 Tutor.objects.filter(pk=rnd.choice(ids)).update(name=f"Renomeado {i}")
                 Animal.objects.filter(pk=animal.pk).update(name=f"Bench Renomeado {i}")
             return (time.perf_counter() - t0) * 1000 / n

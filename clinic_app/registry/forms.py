@@ -8,10 +8,12 @@ from typing import ClassVar
 
 from django import forms
 from django.core.exceptions import ValidationError
+from django.db.models import Q
 from django.utils import timezone
 
+from . import breeds
 from . import validators as v
-from .models import Animal, Tutor
+from .models import Animal, Breed, Species, Tutor
 
 DATE_FORMAT = "%d/%m/%Y"
 
@@ -117,9 +119,26 @@ class TutorForm(forms.ModelForm):
         return v.normalise_cep(self.cleaned_data.get("cep"))
 
 
+class TutorChoiceField(forms.ModelChoiceField):
+    """A tutor by id; the id of a tutor merged into another stands for the
+    survivor (a form opened before the merge still names the old one)."""
+
+    def to_python(self, value):
+        try:
+            return super().to_python(value)
+        except ValidationError:
+            from .merge import survivor_of
+
+            if str(value).isascii() and str(value).isdigit():
+                survivor = survivor_of("tutor", int(value))
+                if survivor is not None:
+                    return super().to_python(survivor)
+            raise
+
+
 class AnimalForm(forms.ModelForm):
     edit_token = edit_token_field()
-    tutor = forms.ModelChoiceField(queryset=Tutor.objects.all(), widget=forms.HiddenInput,
+    tutor = TutorChoiceField(queryset=Tutor.objects.all(), widget=forms.HiddenInput,
                                    error_messages={"required": "Escolha o tutor do animal.",
                                                    "invalid_choice": "Tutor não encontrado."})
     microchip = forms.CharField(label="Microchip", required=False, max_length=30,
@@ -150,8 +169,39 @@ class AnimalForm(forms.ModelForm):
     def __init__(self, *args, **kwargs):
         super().__init__(*args, **kwargs)
         self.fields["birth_date"].help_text = "Ou informe a idade estimada abaixo."
-        name_empty_choices(self, {"species": "Escolha a espécie"})
+        species = self.fields["species"]
+        # an inactive species is not offered for new animals; an animal that has it keeps it
+        species.queryset = Species.objects.filter(Q(active=True) | Q(pk=self.instance.species_id or ""))
+        species.empty_label = "Escolha a espécie"
+        species.error_messages.update({"required": "Escolha a espécie.",
+                                       "invalid_choice": "Escolha uma espécie da lista."})
+        breed = self.fields["breed"]
+        breed.widget.attrs.update({"list": "breed-options", "autocomplete": "off"})
+        breed.help_text = "Escolha uma sugestão ou digite; sem raça definida: SRD."
+        name_empty_choices(self, {})
         focus_first_field(self)
+
+    def breed_suggestions(self) -> dict:
+        """The breed datalist: ``by_species`` (code -> names, for the page's script,
+        which refreshes the list when the species changes) and ``shown``: the chosen
+        species' breeds, or every breed once when none is chosen (what a browser
+        without JavaScript offers)."""
+        by_species: dict[str, list[str]] = {}
+        for code, name in Breed.objects.order_by("species_id", "-is_srd", "name").values_list("species_id", "name"):
+            by_species.setdefault(code, []).append(name)
+        chosen = self["species"].value()
+        chosen = str(chosen.pk if hasattr(chosen, "pk") else chosen or "")
+        if chosen in by_species:
+            shown = by_species[chosen]
+        else:
+            names = {n for names in by_species.values() for n in names}
+            shown = [breeds.SRD, *sorted(names - {breeds.SRD}, key=v.fold)]
+        return {"by_species": by_species, "shown": shown}
+
+    def clean_breed(self):
+        species = self.cleaned_data.get("species")
+        known = dict(Breed.objects.filter(species=species).values_list("key", "name")) if species else {}
+        return breeds.normalise_breed(self.cleaned_data.get("breed"), known)
 
     def clean_name(self):
         name = " ".join(self.cleaned_data["name"].split())
@@ -194,12 +244,20 @@ class AnimalSearchForm(forms.Form):
                         widget=forms.SearchInput(attrs={
                             "placeholder": "Nome do animal ou tutor, CPF, telefone, microchip",
                             "autofocus": True}))
-    species = forms.ChoiceField(label="Espécie", required=False,
-                                choices=[("", "Todas")] + list(Animal.Species.choices))
+    species = forms.ChoiceField(label="Espécie", required=False)
     active = forms.ChoiceField(label="Situação", required=False, initial="1",
                                choices=ACTIVE_CHOICES)
     per_page = forms.TypedChoiceField(label="Por página", required=False, coerce=int, empty_value=25,
                                       choices=PER_PAGE_CHOICES)
+
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        # every species, inactive ones too: archived records still have them
+        self.fields["species"].choices = [("", "Todas"), *species_choices()]
+
+
+def species_choices() -> list[tuple[str, str]]:
+    return list(Species.objects.order_by("order", "name").values_list("code", "name"))
 
 
 class TutorSearchForm(forms.Form):

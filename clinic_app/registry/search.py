@@ -447,15 +447,15 @@ def animal_queryset(species: str = "", active: str = "1") -> QuerySet:
 def export_animals(q: str = "", species: str = "", active: str = "1"):
     """Animals (tutor joined) for the CSV export: the search's ranking when there is a query."""
     if not (q or "").strip():
-        yield from animal_queryset(species, active).select_related("tutor").iterator(chunk_size=2000)
+        yield from animal_queryset(species, active).select_related("tutor", "species").iterator(chunk_size=2000)
         return
     ids = search_animals(q, species, active, EXPORT_MAX_RESULTS).ids
-    base = Animal.objects.select_related("tutor")
+    base = Animal.objects.select_related("tutor", "species")
     for start in range(0, len(ids), 500):
         yield from ordered(base, ids[start:start + 500])
 
 
-LIST_FIELDS = ("id", "name", "species", "breed", "microchip", "is_active", "deceased", "tutor_id",
+LIST_FIELDS = ("id", "name", "species", "species__name", "breed", "microchip", "is_active", "deceased", "tutor_id",
                "tutor__id", "tutor__name", "tutor__phone", "tutor__phone_secondary",
                "tutor__cpf", "tutor__email")
 
@@ -465,7 +465,7 @@ def with_list_relations(qs: QuerySet) -> QuerySet:
     Only the columns the list shows are loaded."""
     photos = Photo.objects.filter(is_primary=True).only("id", "photo_id", "animal_id", "status", "is_primary",
                                                           "renditions")
-    return qs.select_related("tutor").only(*LIST_FIELDS).prefetch_related(
+    return qs.select_related("tutor", "species").only(*LIST_FIELDS).prefetch_related(
         Prefetch("photos", queryset=photos, to_attr="primary_photos")
     )
 

@@ -126,7 +126,11 @@ def make_animal(db, make_tutor):
     def factory(**kw) -> Animal:
         if "tutor" not in kw:
             kw["tutor"] = make_tutor()
-        defaults = {"name": "Thor", "species": Animal.Species.DOG, "sex": Animal.Sex.MALE}
+        if isinstance(kw.get("species"), str):  # a species code ("dog", "cat", ...)
+            kw["species_id"] = kw.pop("species")
+        defaults = {"name": "Thor", "sex": Animal.Sex.MALE}
+        if "species" not in kw:
+            defaults["species_id"] = "dog"
         defaults.update(kw)
         return Animal.objects.create(**defaults)
 

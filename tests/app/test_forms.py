@@ -106,7 +106,7 @@ def test_create_animal(reception_client, make_tutor):
         ("microchip", "07612345678901", "O microchip deve ter 15 dígitos (ISO 11784), ou 10 caracteres (FDX-A) ou 9 dígitos (AVID) nos modelos antigos; foram informados 14."),
         ("microchip", "0761234567890123", "O microchip deve ter 15 dígitos (ISO 11784), ou 10 caracteres (FDX-A) ou 9 dígitos (AVID) nos modelos antigos; foram informados 16."),
         ("microchip", "07612345678901X", "Microchip de 15 caracteres (ISO 11784) deve conter apenas números."),
-        ("species", "dragon", "Faça uma escolha válida. dragon não é uma das escolhas disponíveis."),
+        ("species", "dragon", "Escolha uma espécie da lista."),
         ("birth_date", "31/02/2020", "Informe uma data válida."),
         ("birth_date", "2099-01-01", "A data de nascimento não pode estar no futuro."),
         ("weight_kg", "0", "O peso deve ser maior que zero."),

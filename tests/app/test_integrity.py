@@ -21,7 +21,7 @@ DEVANAGARI = str.maketrans("0123456789", "०१२३४५६७८९")
 
 
 def animal_post(animal, **changes):
-    data = {"name": animal.name, "species": animal.species, "sex": animal.sex, "tutor": animal.tutor_id,
+    data = {"name": animal.name, "species": animal.species_id, "sex": animal.sex, "tutor": animal.tutor_id,
             "breed": animal.breed, "microchip": animal.microchip or "", "notes": animal.notes,
             "weight_kg": str(animal.weight_kg).replace(".", ",") if animal.weight_kg is not None else ""}
     data.update(changes)

@@ -171,7 +171,7 @@ def test_index_follows_every_write_path(make_tutor, make_animal, admin_client_):
     assert found("fumaca rita") == ["Fumaça"] and found("fumaca paula") == []
     assert found_tutors("fumaca") == ["Rita Moraes"]
 
-    Animal.objects.bulk_create([Animal(name="Pipoca", species="cat", tutor=other)])  # bulk
+    Animal.objects.bulk_create([Animal(name="Pipoca", species_id="cat", tutor=other)])  # bulk
     assert found("pipoca rita") == ["Pipoca"]
 
     Animal.objects.filter(name="Pipoca").update(is_active=False)     # archive
@@ -258,7 +258,7 @@ def test_export_follows_the_search(clinic, admin_client_):
 def test_many_results_are_capped_and_said(make_tutor, monkeypatch, reception_client):
     monkeypatch.setattr(search, "MAX_RESULTS", 5)
     tutor = make_tutor(name="Tutor Em Massa", cpf=make_cpf())
-    Animal.objects.bulk_create([Animal(name=f"Animal {i:02d}", species="dog", tutor=tutor) for i in range(8)])
+    Animal.objects.bulk_create([Animal(name=f"Animal {i:02d}", species_id="dog", tutor=tutor) for i in range(8)])
     result = search.search_animals("massa", limit=search.MAX_RESULTS)
     assert len(result.ids) == 5 and result.truncated
     html = reception_client.get(reverse("animal_list"), {"q": "massa"}).content.decode()
@@ -314,7 +314,7 @@ def test_broad_queries_list_the_newest_first(make_tutor, monkeypatch):
     monkeypatch.setattr(search, "BROAD_MATCHES", 3)
     tutor = make_tutor(name="Ana Silva")
     for name in ("Silvano", "Silvestre", "Bidu", "Nina", "Mel"):
-        Animal.objects.create(name=name, species="dog", tutor=tutor)
+        Animal.objects.create(name=name, species_id="dog", tutor=tutor)
     assert found("silva") == ["Mel", "Nina", "Bidu", "Silvestre", "Silvano"]   # 5 > 3 matches: newest first
     monkeypatch.setattr(search, "BROAD_MATCHES", 10)
     assert found("silva")[0] == "Silvano"                      # ranked: the name weighs most
