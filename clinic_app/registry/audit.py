@@ -84,6 +84,15 @@ def record(instance: models.Model, action: str, user, field: str = "", old: str 
     )
 
 
-def entries_for(instance: models.Model, limit: int = 200):
-    return (AuditEntry.objects.filter(object_type=instance._meta.model_name, object_id=instance.pk)
-            .order_by("-timestamp", "-id")[:limit])
+def entries_for(instance: models.Model, limit: int = 200) -> list[AuditEntry]:
+    """The record's history, with that of every record merged into it
+    (registry.merge); an entry of a merged record has ``merged_from`` = its id."""
+    from .merge import merged_ids
+
+    kind = instance._meta.model_name
+    ids = merged_ids(kind, instance.pk) if kind in ("tutor", "animal") else [instance.pk]
+    entries = list(AuditEntry.objects.filter(object_type=kind, object_id__in=ids)
+                   .order_by("-timestamp", "-id")[:limit])
+    for entry in entries:
+        entry.merged_from = entry.object_id if entry.object_id != instance.pk else None
+    return entries

@@ -2,7 +2,7 @@ from clinic.paths import SIGN_IN_PATH
 from django.urls import path
 from django.views.generic import RedirectView
 
-from . import views
+from . import views, views_merge, views_species
 
 urlpatterns = [
     path("", RedirectView.as_view(pattern_name="animal_list", permanent=False), name="home"),
@@ -21,6 +21,13 @@ urlpatterns = [
     path("tutores/novo/", views.tutor_create, name="tutor_create"),
     path("tutores/<int:pk>/", views.tutor_detail, name="tutor_detail"),
     path("tutores/<int:pk>/editar/", views.tutor_edit, name="tutor_edit"),
+    path("animais/<int:pk>/mesclar/", views_merge.animal_merge, name="animal_merge"),
+    path("tutores/<int:pk>/mesclar/", views_merge.tutor_merge, name="tutor_merge"),
+    path("especies/", views_species.species_list, name="species_list"),
+    path("especies/nova/", views_species.species_create, name="species_create"),
+    path("especies/<slug:pk>/", views_species.species_edit, name="species_edit"),
+    path("especies/<slug:pk>/racas/", views_species.breed_create, name="breed_create"),
+    path("racas/<int:pk>/remover/", views_species.breed_delete, name="breed_delete"),
     path("api/animais/<int:pk>/fotos/presign", views.photo_presign, name="photo_presign"),
     path("api/animais/<int:pk>/fotos/confirm", views.photo_confirm, name="photo_confirm"),
     path("api/fotos/<str:photo_id>", views.photo_status, name="photo_status"),

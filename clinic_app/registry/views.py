@@ -14,7 +14,7 @@ from django.contrib.auth.decorators import login_not_required, permission_requir
 from django.core import signing
 from django.core.paginator import Paginator
 from django.db import connection, transaction
-from django.http import HttpResponse, JsonResponse, StreamingHttpResponse
+from django.http import Http404, HttpResponse, JsonResponse, StreamingHttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
 from django.template.loader import render_to_string
 from django.urls import reverse
@@ -22,7 +22,7 @@ from django.utils import timezone
 from django.views.decorators.cache import never_cache
 from django.views.decorators.http import require_GET, require_POST
 
-from . import audit, duplicates, editing, outbox, photos, printing, s3, search
+from . import audit, duplicates, editing, merge, outbox, photos, printing, s3, search
 from .forms import (
     AnimalForm,
     AnimalSearchForm,
@@ -122,7 +122,7 @@ def animal_list(request):
     query = {k: v for k, v in request.GET.items() if k != "page" and v}
     return render(request, "registry/animal_list.html", {
         "form": form, "page": page, "rows": rows, "params": params,
-        "species_choices": Animal.Species.choices, "active_choices": AnimalSearchForm.ACTIVE_CHOICES,
+        "species_choices": form.fields["species"].choices[1:], "active_choices": AnimalSearchForm.ACTIVE_CHOICES,
         "per_page_choices": AnimalSearchForm.PER_PAGE_CHOICES,
         "query": urlencode(query), "export_query": urlencode({k: v for k, v in query.items() if k != "per_page"}),
         "result": result, "archived_query": urlencode({**query, "active": "0"}),
@@ -156,7 +156,6 @@ def animal_export(request):
     header = ["ID", "Nome", "Espécie", "Raça", "Sexo", "Castrado", "Data de nascimento", "Nascimento estimado",
               "Pelagem/marcas", "Microchip", "Peso (kg)", "Ativo", "Óbito", "Data do óbito", "Tutor",
               "CPF do tutor", "Telefone", "Outro telefone", "E-mail", "Cidade", "UF", "Cadastrado em"]
-    species = dict(Animal.Species.choices)
     sexes = dict(Animal.Sex.choices)
     tz = timezone.get_current_timezone()
 
@@ -170,7 +169,7 @@ def animal_export(request):
         for a in search.export_animals(params["q"], params["species"], params["active"]):
             t = a.tutor
             yield writer.writerow([_csv_safe(x) for x in [
-                a.pk, a.name, species.get(a.species, a.species), a.breed, sexes.get(a.sex, a.sex), yes(a.neutered),
+                a.pk, a.name, a.species_label, a.breed, sexes.get(a.sex, a.sex), yes(a.neutered),
                 a.birth_date.strftime("%d/%m/%Y") if a.birth_date else "", yes(a.birth_date_estimated),
                 a.coat, a.microchip or "", str(a.weight_kg).replace(".", ",") if a.weight_kg is not None else "",
                 yes(a.is_active), yes(a.deceased), a.deceased_on.strftime("%d/%m/%Y") if a.deceased_on else "",
@@ -256,7 +255,9 @@ def animal_edit(request, pk: int):
 @perm("view_animal")
 @require_GET
 def animal_detail(request, pk: int):
-    animal = get_object_or_404(Animal.objects.select_related("tutor", "created_by", "updated_by"), pk=pk)
+    animal = Animal.objects.select_related("tutor", "species", "created_by", "updated_by").filter(pk=pk).first()
+    if animal is None:
+        return _merged_or_404(request, "animal", pk)
     gallery = [{"photo": p, **(photos.urls(p) if p.status == Photo.Status.OK else {}),
                 "error": s3.error_message(p.error_code) if p.status == Photo.Status.FAILED else ""}
                for p in animal.photos.select_related("uploaded_by")]
@@ -279,6 +280,15 @@ def animal_card(request, pk: int):
         "animal": animal, "thumb_url": photos.rendition_url(primary, "thumb") if primary else None,
         "qr": printing.qr_svg(url, f"QR code: ficha de {animal.name}"), "record_url": url,
     })
+
+
+def _merged_or_404(request, kind: str, pk: int):
+    """An old link to a record merged into another leads to the survivor."""
+    survivor = merge.survivor_of(kind, pk)
+    if survivor is None:
+        raise Http404("não encontrado")
+    messages.info(request, f"O cadastro nº {pk} foi mesclado a este.")
+    return redirect(f"{kind}_detail", pk=survivor)
 
 
 def _set_active(request, pk: int, active: bool):
@@ -416,7 +426,9 @@ def tutor_edit(request, pk: int):
 @perm("view_tutor")
 @require_GET
 def tutor_detail(request, pk: int):
-    tutor = get_object_or_404(Tutor.objects.select_related("created_by", "updated_by"), pk=pk)
+    tutor = Tutor.objects.select_related("created_by", "updated_by").filter(pk=pk).first()
+    if tutor is None:
+        return _merged_or_404(request, "tutor", pk)
     animals = search.with_list_relations(tutor.animals.order_by("-is_active", "search_name", "id"))
     rows = _animal_rows(animals)
     return render(request, "registry/tutor_detail.html", {"tutor": tutor, "rows": rows,

@@ -20,7 +20,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from registry.models import Animal, Tutor
+from registry.models import Animal, Breed, Species, Tutor
 from registry.roles import ADMIN, RECEPTION, VET
 
 # outcomes (test_access_matrix.classify maps a response to one of these)
@@ -102,6 +102,15 @@ ACCESS: dict[str, Door] = {
     "tutor_create": form(STAFF_ROLES),
     "tutor_detail": get(STAFF_ROLES, obj=Tutor),
     "tutor_edit": form(STAFF_ROLES, obj=Tutor),
+    # merging two records of the same tutor / animal (registry.views_merge)
+    "tutor_merge": form(ADMINISTRATION, obj=Tutor),
+    "animal_merge": form(ADMINISTRATION, obj=Animal),
+    # species and breed suggestions (registry.views_species)
+    "species_list": get(ADMINISTRATION),
+    "species_create": form(ADMINISTRATION),
+    "species_edit": form(ADMINISTRATION, obj=Species),
+    "breed_create": post(ADMINISTRATION, obj=Species),
+    "breed_delete": post(ADMINISTRATION, obj=Breed),
     "photo_set_primary": post(STAFF_ROLES),
     "photo_delete": post(STAFF_ROLES),
     # --- JSON API (401 to anonymous) -------------------------------------------

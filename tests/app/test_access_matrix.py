@@ -28,7 +28,7 @@ from django.test import Client
 from django.urls import URLPattern, URLResolver, get_resolver, reverse
 from django.utils import timezone
 from registry import roles
-from registry.models import Animal, AuditEntry, Photo, PhotoDeletion, Tutor
+from registry.models import Animal, AuditEntry, Breed, Photo, PhotoDeletion, Species, Tutor
 
 from tests.app import access_table as T
 from tests.app.conftest import BUCKET
@@ -101,6 +101,7 @@ def world(make_animal, s3_bucket):
     s3_bucket.put_object(Bucket=BUCKET, Key=photo.key, Body=b"x")
     objects = {
         Animal: animal, Tutor: animal.tutor, Photo: photo,
+        Species: animal.species, Breed: Breed.objects.filter(species=animal.species, is_srd=False).first(),
         AuditEntry: AuditEntry.objects.create(object_type="animal", object_id=animal.pk, action="create"),
         User: users[roles.RECEPTION], Group: Group.objects.get(name=roles.RECEPTION),
         PhotoDeletion: PhotoDeletion.objects.create(photo_id="b" * 32, animal_id=animal.pk,
