@@ -46,7 +46,8 @@ SOURCE = "sqlite_source"
 TARGET = "default"
 BATCH = 2000
 # Rows migrations themselves create on an empty database; everything else is clinic data.
-_MIGRATION_SEEDED = {"contenttypes.contenttype", "auth.permission", "auth.group", "auth.group_permissions"}
+_MIGRATION_SEEDED = {"contenttypes.contenttype", "auth.permission", "auth.group", "auth.group_permissions",
+                     "registry.species", "registry.breed"}  # default species and breeds: migration 0007
 
 
 class Mismatch(CommandError):

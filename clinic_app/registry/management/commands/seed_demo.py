@@ -16,6 +16,7 @@ from django.db import connection, transaction
 from django.utils import timezone
 
 from registry import photo_contract
+from registry.breeds import SRD
 from registry.models import Animal, Photo, Tutor
 from registry.validators import cpf_check_digits, fold
 
@@ -35,17 +36,22 @@ PET_NAMES = ("Thor Mel Luna Bob Pipoca Nina Fred Mia Max Amora Belinha Lola Todd
              "Biscoito Tobias Pérola Safira Maya Kiara Ringo Pingo Floquinho Feijão Açaí Costelinha Nescau "
              "Olívia Theo Apolo Malu Lua Estrela Tigrão Fumaça Caramelo Docinho Cookie Bento Jujuba Mingau "
              "Pudim Brisa Trovão Relâmpago Canela Sushi Tapioca Cuscuz Quindim Bartolomeu Hércules Dalila").split()
-SPECIES = [("dog", 52), ("cat", 33), ("bird", 5), ("rodent", 4), ("reptile", 2), ("horse", 2), ("cattle", 1), ("other", 1)]
+# species codes: registry.breeds.DEFAULT_SPECIES (migration 0007)
+SPECIES = [("dog", 52), ("cat", 33), ("bird", 4), ("rabbit", 2), ("rodent", 3), ("reptile", 1), ("fish", 1),
+           ("ferret", 1), ("horse", 1), ("cattle", 1), ("other", 1)]
 BREEDS = {
-    "dog": ["SRD", "Shih-tzu", "Poodle", "Yorkshire", "Lhasa Apso", "Golden Retriever", "Labrador", "Pinscher",
+    "dog": [SRD, "Shih-tzu", "Poodle", "Yorkshire", "Lhasa Apso", "Golden Retriever", "Labrador", "Pinscher",
             "Spitz Alemão", "Bulldog Francês", "Border Collie", "Dachshund", "Pastor Alemão", "Rottweiler", "Beagle"],
-    "cat": ["SRD", "Siamês", "Persa", "Maine Coon", "Angorá", "Sphynx", "Ragdoll", "British Shorthair"],
+    "cat": [SRD, "Siamês", "Persa", "Maine Coon", "Angorá", "Sphynx", "Ragdoll", "British Shorthair"],
     "bird": ["Calopsita", "Periquito", "Papagaio-verdadeiro", "Canário", "Agapornis"],
     "rodent": ["Hamster sírio", "Porquinho-da-índia", "Chinchila", "Twister", "Gerbil"],
     "reptile": ["Jabuti-piranga", "Iguana", "Teiú", "Corn snake", "Gecko-leopardo"],
     "horse": ["Mangalarga Marchador", "Quarto de Milha", "Crioulo", "Campolina", "Árabe"],
     "cattle": ["Nelore", "Gir", "Holandesa", "Girolando", "Angus"],
-    "other": ["Furão", "Coelho", "Mini pig", "Ouriço-pigmeu"],
+    "rabbit": [SRD, "Mini Lion", "Fuzzy Lop", "Holland Lop"],
+    "fish": ["Betta", "Kinguio", "Acará-bandeira"],
+    "ferret": [SRD],
+    "other": ["Mini pig", "Ouriço-pigmeu"],
 }
 COATS = ["preto", "branco", "caramelo", "tigrado", "tricolor", "cinza", "marrom", "branco e preto", "dourado",
          "creme", "rajado", "frajola", "mancha branca no peito", "pintas pretas", "verde", "amarelo"]
@@ -147,7 +153,8 @@ class Command(BaseCommand):
                 name = rnd.choice(PET_NAMES)
                 born = today - timedelta(days=rnd.randrange(30, 365 * 16))
                 deceased = rnd.random() < 0.03
-                weight = rnd.uniform(0.05, 45.0) if sp not in ("horse", "cattle") else rnd.uniform(250, 700)
+                weight = (rnd.uniform(250, 700) if sp in ("horse", "cattle") else rnd.uniform(0.005, 0.4) if sp == "fish"
+                          else rnd.uniform(0.05, 45.0))
                 sex = (rnd.choice(["male", "female", "female", "male", "unknown"]) if sp in ("bird", "reptile")
                        else rnd.choice(["male", "female"]))
                 rows.append((
