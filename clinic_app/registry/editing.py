@@ -16,6 +16,7 @@ from __future__ import annotations
 from django.core import signing
 from django.core.exceptions import ValidationError
 from django.db import IntegrityError, transaction
+from django.http import Http404
 
 from . import audit
 
@@ -79,7 +80,9 @@ def update(form, model, pk: int, fields, audited, user):
     opened = read_token(form.cleaned_data.get("edit_token"))
     try:
         with transaction.atomic():
-            current = model.objects.select_for_update().get(pk=pk)
+            current = model.objects.select_for_update().filter(pk=pk).first()
+            if current is None:  # removed (merged into another) since the page was opened
+                raise Http404("registro removido")
             if opened is None or opened["v"] != current.version:
                 raise Stale(current)
             before = audit.snapshot(current, audited)

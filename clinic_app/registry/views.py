@@ -224,7 +224,9 @@ def animal_create(request):
 
 @perm("change_animal")
 def animal_edit(request, pk: int):
-    animal = get_object_or_404(Animal.objects.select_related("tutor"), pk=pk)
+    animal = Animal.objects.select_related("tutor").filter(pk=pk).first()
+    if animal is None:  # merged into another while the form was open: say so, lead there
+        return _merged_or_404(request, "animal", pk, editing=True)
     new_tutor = _tutor_from_param(request) if request.method == "GET" else None
     if request.GET.get("change_tutor") and new_tutor is None:
         return _tutor_picker(request, {"title": f"Trocar o tutor de {animal.name}",
@@ -282,13 +284,19 @@ def animal_card(request, pk: int):
     })
 
 
-def _merged_or_404(request, kind: str, pk: int):
-    """An old link to a record merged into another leads to the survivor."""
+def _merged_or_404(request, kind: str, pk: int, editing: bool = False):
+    """An old link to a record merged into another leads to the survivor; an
+    edit form opened on it before the merge is not saved (the survivor's
+    values were chosen in the merge), and the page says so."""
     survivor = merge.survivor_of(kind, pk)
     if survivor is None:
         raise Http404("não encontrado")
+    if editing and request.method == "POST":
+        messages.warning(request, f"O cadastro nº {pk} foi mesclado a este enquanto você o editava: as suas "
+                                  "alterações não foram salvas. Confira os dados e edite este cadastro.")
+        return redirect(f"{kind}_detail", pk=survivor)
     messages.info(request, f"O cadastro nº {pk} foi mesclado a este.")
-    return redirect(f"{kind}_detail", pk=survivor)
+    return redirect(f"{kind}_edit" if editing else f"{kind}_detail", pk=survivor)
 
 
 def _set_active(request, pk: int, active: bool):
@@ -405,7 +413,9 @@ def _cpf_clash(form, exclude_pk=None):
 
 @perm("change_tutor")
 def tutor_edit(request, pk: int):
-    tutor = get_object_or_404(Tutor, pk=pk)
+    tutor = Tutor.objects.filter(pk=pk).first()
+    if tutor is None:  # merged into another while the form was open: say so, lead there
+        return _merged_or_404(request, "tutor", pk, editing=True)
     if request.method == "POST":
         form = TutorForm(request.POST, instance=tutor)
         if form.is_valid():

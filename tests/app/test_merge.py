@@ -253,3 +253,20 @@ def test_perform_rechecks_the_versions_under_the_lock(admin_user, two_tutors):
         merge.perform(plan, seen, admin_user)
     assert Tutor.objects.filter(pk=dup.pk).exists() and not MergeRecord.objects.exists()
     assert not AuditEntry.objects.filter(action="merge").exists()
+
+
+def test_an_edit_form_open_on_the_absorbed_record_leads_to_the_survivor(admin_client_, reception_client,
+                                                                         two_tutors):
+    jose, dup, *_ = two_tutors
+    from .test_integrity import tutor_post
+
+    token = token_for(dup)
+    page = compare_page(admin_client_, "tutor", jose, dup)
+    post_merge(admin_client_, "tutor", jose, dup, page.context["token"], "confirm", **picks_from(page))
+    late = reception_client.post(reverse("tutor_edit", args=[dup.pk]), tutor_post(dup, notes="x", edit_token=token),
+                                 follow=True)
+    assert late.redirect_chain[-1][0] == reverse("tutor_detail", args=[jose.pk])
+    assert "foi mesclado a este enquanto você o editava" in late.content.decode()
+    assert Tutor.objects.get(pk=jose.pk).notes != "x"
+    opened = reception_client.get(reverse("tutor_edit", args=[dup.pk]))
+    assert opened["Location"] == reverse("tutor_edit", args=[jose.pk])
