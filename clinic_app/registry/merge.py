@@ -308,6 +308,12 @@ def perform(plan: Plan, seen: dict, user, request=None) -> MergeRecord:
                 old_value=absorbed_name, new_value=str(plan.values.get("name") or survivor.name),
                 ip_address=audit.address_of(request), **who) for animal_id in moved["animal"]])
         summary = _summary(kind, moved)
+        # the values let go stay readable in the history (the survivor's lists the absorbed one's entries)
+        who = audit._user_fields(user)
+        AuditEntry.objects.bulk_create([AuditEntry(
+            object_type=kind.code, object_id=x_pk, action=AuditEntry.Action.MERGE, field=d["label"],
+            old_value=d["value"], new_value=f"não mantido (mesclado no cadastro nº {s_pk})",
+            ip_address=audit.address_of(request), **who) for d in plan.discarded])
         audit.record(absorbed, AuditEntry.Action.MERGE, user, field="mesclagem",
                      old=f"{kind.noun} nº {x_pk}: {absorbed_name}",
                      new=f"mesclado no cadastro nº {s_pk}" + (f"; {summary}" if summary else ""), request=request)
@@ -321,7 +327,6 @@ def perform(plan: Plan, seen: dict, user, request=None) -> MergeRecord:
         audit.record(survivor, AuditEntry.Action.MERGE, user, field="mesclagem",
                      old=f"{kind.noun} nº {x_pk}: {absorbed_name}",
                      new="incorporado a este cadastro" + (f"; {summary}" if summary else ""), request=request)
-        who = audit._user_fields(user)
         return MergeRecord.objects.create(kind=kind.code, survivor_id=s_pk, absorbed_id=x_pk,
                                           absorbed_snapshot=snapshot, moved=moved, by=who["user"],
                                           username=who["username"])

@@ -83,6 +83,11 @@ def test_tutor_merge_compare_review_confirm(admin_client_, two_tutors):
                                      field="telefone").exists()
     assert AuditEntry.objects.filter(object_type="animal", object_id=pipoca.pk, action="merge",
                                      old_value="Jose Conceicao", new_value="José da Conceição").exists()
+    # the values let go stay in the history (the absorbed record's, shown on the survivor's page)
+    assert AuditEntry.objects.filter(object_type="tutor", object_id=dup.pk, action="merge", field="Nome",
+                                     old_value="Jose Conceicao").exists()
+    assert not AuditEntry.objects.filter(object_type="tutor", object_id=dup.pk, action="merge",
+                                         field="Telefone").exists()  # its phone was kept, not let go
 
 
 def test_survivor_history_shows_the_absorbed_records_past(admin_client_, reception_client, two_tutors):
