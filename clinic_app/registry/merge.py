@@ -317,7 +317,14 @@ def perform(plan: Plan, seen: dict, user, request=None) -> MergeRecord:
         audit.record(absorbed, AuditEntry.Action.MERGE, user, field="mesclagem",
                      old=f"{kind.noun} nº {x_pk}: {absorbed_name}",
                      new=f"mesclado no cadastro nº {s_pk}" + (f"; {summary}" if summary else ""), request=request)
-        absorbed.delete()  # first: its CPF / microchip become free for the survivor
+        try:
+            absorbed.delete()  # first: its CPF / microchip become free for the survivor
+        except (models.ProtectedError, models.RestrictedError) as exc:  # a one-to-one record that cannot move
+            kinds = sorted({o._meta.verbose_name_plural for o in exc.protected_objects} if hasattr(
+                exc, "protected_objects") else set())
+            raise Invalid(f"O cadastro nº {x_pk} tem registros que não podem ser transferidos"
+                          + (f" ({', '.join(map(str, kinds))})" if kinds else "")
+                          + ". Nada foi mesclado.") from exc
 
         for att, value in plan.values.items():
             setattr(survivor, att, value)

@@ -94,6 +94,8 @@ def _merge(request, kind, pk: int):
         done = merge.perform(plan, seen, request.user, request=request)
     except merge.Stale:
         return _compare(request, kind, record, other, status=409, stale=True)
+    except merge.Invalid as exc:
+        return _compare(request, kind, record, other, status=400, error=str(exc), posted=request.POST)
     log.info("%s merge %s -> %s by user id %s", kind.code, done.absorbed_id, done.survivor_id, request.user.pk)
     messages.success(request, f"Cadastros mesclados: o cadastro nº {done.absorbed_id} foi incorporado a este "
                               f"e removido. O histórico dos dois fica abaixo.")
