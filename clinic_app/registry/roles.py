@@ -12,6 +12,8 @@ _EDIT = [
     "registry.add_animal", "registry.change_animal", "registry.view_animal",
     "registry.add_photo", "registry.change_photo", "registry.view_photo", "registry.delete_photo",
     "registry.view_auditentry",
+    # consent (LGPD): every role records a tutor's decision at the desk
+    "registry.add_consentrecord", "registry.view_consentrecord",
 ]
 
 ROLE_PERMISSIONS = {
@@ -20,6 +22,8 @@ ROLE_PERMISSIONS = {
     ADMIN: _EDIT + [
         "registry.archive_animal", "registry.export_animal",
         "registry.delete_tutor", "registry.delete_animal",
+        # a tutor's data on request and erasure (LGPD art. 18; registry.views_lgpd)
+        "registry.data_request_tutor", "registry.erase_tutor",
         # unlock a locked-out address/username (django-axes' attempts in the admin)
         "axes.view_accessattempt", "axes.delete_accessattempt",
         "axes.view_accessfailurelog", "axes.view_accesslog",
@@ -27,6 +31,25 @@ ROLE_PERMISSIONS = {
         "auth.view_group",
     ],
 }
+
+
+# Custom permissions declared on a model other than the one their codename names
+# (Meta.permissions of that model): apply_roles skips them in a migration state
+# that does not have the model yet; the model's own migration applies them.
+PERMISSION_MODEL = {
+    "registry.data_request_tutor": "consentrecord",
+    "registry.erase_tutor": "consentrecord",
+}
+
+
+def _model_missing(apps, perm: str) -> bool:
+    app_label, codename = perm.split(".")
+    model = PERMISSION_MODEL.get(perm) or codename.split("_", 1)[1]
+    try:
+        apps.get_model(app_label, model)
+    except LookupError:
+        return True
+    return False
 
 
 def apply_roles(apps) -> None:
@@ -54,8 +77,10 @@ def apply_roles(apps) -> None:
         for perm in perms:
             app_label, codename = perm.split(".")
             found = Permission.objects.filter(content_type__app_label=app_label, codename=codename).first()
-            if found is None and app_label == "axes":
-                continue  # migration 0002 runs before axes' tables exist; 0004 applies these
+            if found is None and _model_missing(apps, perm):
+                # an earlier migration (0002 runs before axes' tables and the
+                # consent model exist): the model's own migration applies it
+                continue
             if found is None:
                 raise LookupError(f"permission {perm} does not exist")
             objs.append(found)
