@@ -266,9 +266,9 @@ def erase(tutor: Tutor, user, request=None) -> Erasure:
 
             t.name = anonymised_name(t.pk)
             t.cpf = None
-            for name in ("phone", "phone_secondary", "email", "cep", "street", "number", "complement",
+            for attr in ("phone", "phone_secondary", "email", "cep", "street", "number", "complement",
                          "neighbourhood", "city", "uf", "notes"):
-                setattr(t, name, "")
+                setattr(t, attr, "")
             t.updated_by = user if getattr(user, "is_authenticated", False) else None
             t.save()
 
