@@ -146,3 +146,18 @@ def test_the_consent_of_the_current_tutor_counts(reception_client, make_animal, 
     animal.tutor = make_tutor(photo_consent=False, name="Outro Tutor")
     animal.save()
     assert presign(reception_client, animal).status_code == 409
+
+
+def test_seed_demo_tutors_consent_to_photos(reception_client, s3_bucket):
+    """The demo clinic (make local SEED=1, the local tests' stack) can take photos."""
+    from django.core.management import call_command
+    from registry.models import Animal
+
+    call_command("seed_demo", "--animals", "20", "--tutors", "8", "--verbosity", "0")
+    assert all(consent.has_photo_consent(t) for t in Tutor.objects.all())
+    assert ConsentRecord.objects.filter(purpose="photos").count() == 8  # one each, no duplicates
+    animal = Animal.objects.first()
+    assert presign(reception_client, animal).status_code == 200
+    # a second run adds records for its own new tutors only
+    call_command("seed_demo", "--animals", "5", "--tutors", "2", "--seed", "7", "--verbosity", "0")
+    assert ConsentRecord.objects.filter(purpose="photos").count() == 10
