@@ -230,9 +230,11 @@ def erase(tutor: Tutor, user, request=None) -> Erasure:
     are redacted by a single UPDATE (the only change the trail accepts); the
     Django admin's log forgets the name. Then one ERASURE entry records it."""
     result = Erasure(tutor_id=tutor.pk)
-    secure = connection.vendor == "sqlite"
-    if secure:
+    secure_before = None
+    if connection.vendor == "sqlite":
         with connection.cursor() as cursor:  # freed space is zeroed, not left in the file
+            cursor.execute("PRAGMA secure_delete")
+            secure_before = int(cursor.fetchone()[0])
             cursor.execute("PRAGMA secure_delete = ON")
     try:
         with transaction.atomic():
@@ -296,9 +298,9 @@ def erase(tutor: Tutor, user, request=None) -> Erasure:
                          request=request)
             result.done = True
     finally:
-        if secure:
+        if secure_before is not None:  # the connection's own setting back (Debian builds it ON)
             with connection.cursor() as cursor:
-                cursor.execute("PRAGMA secure_delete = OFF")
+                cursor.execute(f"PRAGMA secure_delete = {secure_before}")
     log.info("tutor %s anonymised: %d photo(s) to delete, %d audit entr(ies) redacted",
              result.tutor_id, result.photos_deleted, result.audit_redacted)
     for photo_id in result.photo_ids:

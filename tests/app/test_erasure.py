@@ -248,3 +248,25 @@ def test_the_django_admin_log_forgets_her(admin_client_, victim, s3_bucket):
     admin_client_.post(reverse("tutor_erase", args=[tutor.pk]), {"confirm": "on"})
     entry = LogEntry.objects.get(content_type=ContentType.objects.get_for_model(Tutor), object_id=str(tutor.pk))
     assert entry.object_repr == f"Tutor anonimizado nº {tutor.pk}"
+
+
+@pytest.mark.skipif(connection.vendor != "sqlite", reason="SQLite's secure_delete")
+def test_sqlite_erasure_overwrites_freed_space_and_restores_the_setting(victim, admin_user, s3_bucket):
+    seen = []
+
+    def spy(execute, sql, params, many, context):
+        if "INSERT INTO" in sql and "registry_auditentry" in sql:  # the erasure's own entry, at the end
+            with connection.cursor() as cursor:
+                cursor.execute("PRAGMA secure_delete")
+                seen.append(cursor.fetchone()[0])
+        return execute(sql, params, many, context)
+
+    with connection.cursor() as cursor:
+        cursor.execute("PRAGMA secure_delete = 0")  # a build without SQLITE_SECURE_DELETE
+    with connection.execute_wrapper(spy):
+        assert lgpd.erase(victim["tutor"], admin_user).done
+    assert seen and set(seen) == {1}
+    with connection.cursor() as cursor:
+        cursor.execute("PRAGMA secure_delete")
+        assert cursor.fetchone()[0] == 0
+        cursor.execute("PRAGMA secure_delete = 1")
