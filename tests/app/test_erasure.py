@@ -112,8 +112,10 @@ def victim(reception_client, admin_client_, admin_user, make_tutor, make_animal,
 def test_the_scan_sees_personal_data_where_it_is(victim):
     """The scanner itself: before the erasure it finds her everywhere."""
     hits = scan_database()
+    index = (("registry_tutor_fts_content", "registry_animal_fts_content") if connection.vendor == "sqlite"
+             else ("registry_tutor_search", "registry_animal_search"))
     for table in ("registry_tutor", "registry_auditentry", "registry_animal", "registry_consentrecord",
-                  "registry_tutor_fts_content", "registry_animal_fts_content", "django_admin_log"):
+                  "django_admin_log", *index):
         assert table in hits, table
     assert search.search_tutors(CPF).ids == [victim["tutor"].pk]
 
