@@ -203,6 +203,7 @@ def test_erasure_leaves_nothing_personal_behind(admin_client_, victim, s3_bucket
         assert not found_in(page.content.decode()), what
     assert "[anonimizado]" in pages["data report"].content.decode()
     assert f"Tutor anonimizado nº {tutor.pk}" in pages["tutor page"].content.decode()
+    assert "<td>[anonimizado]</td>" in pages["tutor page"].content.decode()  # the redaction marker
     export = admin_client_.get(reverse("animal_export"))
     csv_text = b"".join(export.streaming_content).decode("utf-8-sig")
     assert f"Tutor anonimizado nº {tutor.pk}" in csv_text
