@@ -86,7 +86,7 @@ def test_keyboard_skip_link_focus_and_error_summary(local_stack, page):
     page.goto(f"{base}/tutores/novo/")
     assert page.evaluate("document.activeElement.id") == "id_name"
     seen = set()
-    for _ in range(16):
+    for _ in range(24):  # the form's fields, its consent choices (issue 16), then its buttons
         tag = page.evaluate("document.activeElement.tagName + '#' + document.activeElement.id")
         if tag.startswith("BODY"):  # past the last control of the page
             break
