@@ -289,6 +289,13 @@ def erase(tutor: Tutor, user, request=None) -> Erasure:
                                      .exclude(old_value="", new_value="")
                                      .update(redacted=True, old_value="", new_value=""))
 
+            # Nobody is left to photograph for or to contact: every consent still
+            # granted is withdrawn (recorded after the redaction, so it stays readable).
+            for purpose, rec in consent.current(t).items():
+                if rec is not None and rec.granted:
+                    consent.record(t, purpose, False, consent.Method.IN_PERSON, user,
+                                   note="Retirado na anonimização a pedido do titular", request=request)
+
             LogEntry.objects.filter(content_type=ContentType.objects.get_for_model(Tutor),
                                     object_id=str(t.pk)).update(object_repr=t.name)
 

@@ -162,9 +162,12 @@ def test_erasure_leaves_nothing_personal_behind(admin_client_, victim, s3_bucket
     rex = Animal.objects.get(pk=victim["animals"][0].pk)
     assert rex.notes == "Ligar para a tutora no [anonimizado] antes da vacina. Dócil."
     assert AuditEntry.objects.filter(object_type="animal", object_id=rex.pk, action="photo").count() == 3
-    # consent history kept, its notes blank
-    assert ConsentRecord.objects.filter(tutor=t).count() == 2
-    assert set(ConsentRecord.objects.filter(tutor=t).values_list("note", flat=True)) == {""}
+    # consent history kept, its notes blank; what was still granted is withdrawn: no new photo
+    assert ConsentRecord.objects.filter(tutor=t, granted=True).count() == 2
+    assert set(ConsentRecord.objects.filter(tutor=t, granted=True).values_list("note", flat=True)) == {""}
+    assert not any(r and r.granted for r in consent.current(t).values())
+    assert admin_client_.post(reverse("photo_presign", args=[rex.pk]), {
+        "filename": "nova.jpg", "content_type": "image/jpeg", "size": 1000}).status_code == 409
 
     # the database, every table and column
     assert scan_database() == {}
