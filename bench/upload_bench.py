@@ -77,6 +77,7 @@ def make_animal(page, base: str, password: str) -> str:
     page.fill("#id_name", "Bench Tutor")
     page.fill("#id_cpf", valid_cpf(random.Random()))
     page.fill("#id_phone", "(11) 98765-4321")
+    page.check("#id_consent_photos")  # no photo without the tutor's consent (LGPD)
     page.click("#save-tutor")
     page.wait_for_url(re.compile(r"/tutores/\d+/$"))
     page.click("#new-animal-for-tutor")

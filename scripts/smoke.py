@@ -151,7 +151,9 @@ class Smoke:
 
     def create_tutor(self) -> str:
         resp = self.post_form(
-            "tutores/novo/", {"name": f"Tutor {self.tag}", "phone": "(11) 98765-4321", "city": "São Paulo", "uf": "SP"},
+            # the demo tutor consents to photos (the app refuses uploads without it, LGPD)
+            "tutores/novo/", {"name": f"Tutor {self.tag}", "phone": "(11) 98765-4321", "city": "São Paulo", "uf": "SP",
+                              "consent_photos": "on", "consent_method": "signed"},
             expect_path=r"/tutores/\d+/$",
         )  # fmt: skip
         self.tutor_id = int(re.search(r"/tutores/(\d+)/$", urlparse(resp.url).path).group(1))

@@ -439,3 +439,60 @@ class SignInGate(models.Model):
     class Meta:
         verbose_name = "controle de acesso por endereço"
         verbose_name_plural = "controles de acesso por endereço"
+
+
+class ConsentRecord(models.Model):
+    """One consent decision of a tutor (LGPD art. 7 I / art. 8): append-only.
+
+    The tutor's current consent for a purpose is the latest record for it
+    (registry.consent.current); granting and withdrawing each add a record with
+    when, who recorded it and how the tutor expressed it. Only an erasure
+    (registry.lgpd.erase) ever changes a stored record: it blanks ``note``."""
+
+    class Purpose(models.TextChoices):
+        PHOTOS = "photos", "Fotografias dos animais"
+        WHATSAPP = "whatsapp", "Comunicações por WhatsApp"
+        EMAIL = "email", "Comunicações por e-mail"
+        SMS = "sms", "Comunicações por SMS"
+
+    class Method(models.TextChoices):
+        IN_PERSON = "in_person", "Presencial (verbal)"
+        SIGNED = "signed", "Termo assinado"
+        EMAIL = "email", "E-mail"
+        WHATSAPP = "whatsapp", "WhatsApp"
+        PHONE = "phone", "Telefone"
+
+    tutor = models.ForeignKey(Tutor, verbose_name="tutor", on_delete=models.CASCADE, related_name="consents")
+    purpose = models.CharField("finalidade", max_length=20, choices=Purpose.choices)
+    granted = models.BooleanField("consentiu")
+    method = models.CharField("como foi informado", max_length=20, choices=Method.choices)
+    note = models.CharField("observação", max_length=300, blank=True)
+    recorded_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, verbose_name="registrado por", null=True, blank=True,
+        on_delete=models.SET_NULL, related_name="+",
+    )
+    recorded_by_name = models.CharField("registrado por (usuário)", max_length=150, blank=True)
+    recorded_at = models.DateTimeField("registrado em", default=timezone.now)
+
+    class Meta:
+        verbose_name = "consentimento"
+        verbose_name_plural = "consentimentos"
+        ordering = ("-recorded_at", "-id")
+        indexes = (models.Index(fields=["tutor", "purpose", "-recorded_at", "-id"], name="consent_current"),)
+        # LGPD actions on a tutor (registry.views_lgpd); on this model so the
+        # Tutor model's options stay untouched.
+        permissions = (
+            ("data_request_tutor", "Pode gerar o relatório de dados de um tutor (LGPD)"),
+            ("erase_tutor", "Pode anonimizar os dados pessoais de um tutor (LGPD)"),
+        )
+
+    def __str__(self) -> str:
+        return f"{self.get_purpose_display()}: {'sim' if self.granted else 'não'}"
+
+    def save(self, *args, **kwargs):
+        if self.pk is not None:
+            raise ValueError("ConsentRecord is append-only: record a new decision instead")
+        super().save(*args, **kwargs)
+
+    def delete(self, *args, **kwargs):
+        raise ValueError("ConsentRecord is append-only")

@@ -12,6 +12,8 @@ _EDIT = [
     "registry.add_animal", "registry.change_animal", "registry.view_animal",
     "registry.add_photo", "registry.change_photo", "registry.view_photo", "registry.delete_photo",
     "registry.view_auditentry",
+    # consent (LGPD): every role records a tutor's decision at the desk
+    "registry.add_consentrecord", "registry.view_consentrecord",
 ]
 
 ROLE_PERMISSIONS = {
@@ -25,6 +27,8 @@ ROLE_PERMISSIONS = {
         # the species and breed lists offered by the animal form (registry.views_species)
         "registry.view_species", "registry.add_species", "registry.change_species",
         "registry.view_breed", "registry.add_breed", "registry.delete_breed",
+        # a tutor's data on request and erasure (LGPD art. 18; registry.views_lgpd)
+        "registry.data_request_tutor", "registry.erase_tutor",
         # unlock a locked-out address/username (django-axes' attempts in the admin)
         "axes.view_accessattempt", "axes.delete_accessattempt",
         "axes.view_accessfailurelog", "axes.view_accesslog",

@@ -2,7 +2,7 @@ from clinic.paths import SIGN_IN_PATH
 from django.urls import path
 from django.views.generic import RedirectView
 
-from . import views, views_merge, views_species
+from . import views, views_lgpd, views_merge, views_species
 
 urlpatterns = [
     path("", RedirectView.as_view(pattern_name="animal_list", permanent=False), name="home"),
@@ -28,6 +28,11 @@ urlpatterns = [
     path("especies/<slug:pk>/", views_species.species_edit, name="species_edit"),
     path("especies/<slug:pk>/racas/", views_species.breed_create, name="breed_create"),
     path("racas/<int:pk>/remover/", views_species.breed_delete, name="breed_delete"),
+    # LGPD (registry.views_lgpd)
+    path("tutores/<int:pk>/consentimento/", views_lgpd.consent_change, name="tutor_consent"),
+    path("tutores/<int:pk>/dados/", views_lgpd.data_report, name="tutor_data_report"),
+    path("tutores/<int:pk>/dados.json", views_lgpd.data_report_json, name="tutor_data_report_json"),
+    path("tutores/<int:pk>/anonimizar/", views_lgpd.erase, name="tutor_erase"),
     path("api/animais/<int:pk>/fotos/presign", views.photo_presign, name="photo_presign"),
     path("api/animais/<int:pk>/fotos/confirm", views.photo_confirm, name="photo_confirm"),
     path("api/fotos/<str:photo_id>", views.photo_status, name="photo_status"),

@@ -22,7 +22,7 @@ from django.utils import timezone
 from django.views.decorators.cache import never_cache
 from django.views.decorators.http import require_GET, require_POST
 
-from . import audit, duplicates, editing, merge, outbox, photos, printing, s3, search
+from . import audit, consent, duplicates, editing, lgpd, merge, outbox, photos, printing, s3, search
 from .forms import (
     AnimalForm,
     AnimalSearchForm,
@@ -267,7 +267,7 @@ def animal_detail(request, pk: int):
     return render(request, "registry/animal_detail.html", {
         "animal": animal, "gallery": gallery, "principal": principal, "audit": audit.entries_for(animal),
         "thumb_sizes": photos.THUMB_SIZES,
-        "max_bytes": settings.PHOTO_MAX_BYTES,
+        "max_bytes": settings.PHOTO_MAX_BYTES, "photo_consent": consent.has_photo_consent(animal.tutor_id),
     })
 
 
@@ -385,10 +385,12 @@ def tutor_create(request):
         and request.user.has_perm("registry.add_animal")
     if request.method == "POST":
         form = TutorForm(request.POST)
+        consent_form = consent.NewTutorConsentForm(request.POST)
         dups = duplicates.find(form.cleaned_data) if form.is_valid() else []
-        if form.is_valid() and (not dups or form.cleaned_data["not_duplicate"]):
+        if form.is_valid() and consent_form.is_valid() and (not dups or form.cleaned_data["not_duplicate"]):
             tutor = editing.create(form, request.user)  # None: a unique race, now a form error
             if tutor is not None:
+                consent_form.save(tutor, request.user, request=request)
                 messages.success(request, f"Tutor “{tutor.name}” cadastrado.")
                 if then_animal:  # came from "+ Novo animal": back to it with this tutor chosen
                     return redirect(reverse("animal_create") + f"?tutor={tutor.pk}")
@@ -396,8 +398,10 @@ def tutor_create(request):
         cpf_clash = _cpf_clash(form)
     else:
         form, dups, cpf_clash = TutorForm(), [], None
+        consent_form = consent.NewTutorConsentForm()
     return render(request, "registry/tutor_form.html", {"form": form, "tutor": None, "duplicates": dups,
-                                                        "cpf_clash": cpf_clash, "then_animal": then_animal})
+                                                        "cpf_clash": cpf_clash, "then_animal": then_animal,
+                                                        "consent_form": consent_form})
 
 
 def _cpf_clash(form, exclude_pk=None):
@@ -442,7 +446,8 @@ def tutor_detail(request, pk: int):
     animals = search.with_list_relations(tutor.animals.order_by("-is_active", "search_name", "id"))
     rows = _animal_rows(animals)
     return render(request, "registry/tutor_detail.html", {"tutor": tutor, "rows": rows,
-                                                          "audit": audit.entries_for(tutor)})
+                                                          "audit": audit.entries_for(tutor),
+                                                          **lgpd.tutor_page_context(tutor)})
 
 
 # --- photos --------------------------------------------------------------------
@@ -455,6 +460,8 @@ def _json_error(message: str, status: int = 400):
 @require_POST
 def photo_presign(request, pk: int):
     animal = get_object_or_404(Animal, pk=pk)
+    if not consent.has_photo_consent(animal.tutor_id):  # LGPD: no photo without the tutor's consent
+        return _json_error(consent.NO_PHOTO_CONSENT_TEXT, 409)
     filename = (request.POST.get("filename") or "").strip()
     content_type = (request.POST.get("content_type") or "").strip().lower()
     try:

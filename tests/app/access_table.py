@@ -111,6 +111,12 @@ ACCESS: dict[str, Door] = {
     "species_edit": form(ADMINISTRATION, obj=Species),
     "breed_create": post(ADMINISTRATION, obj=Species),
     "breed_delete": post(ADMINISTRATION, obj=Breed),
+    # LGPD (issue 16): every role records a tutor's consent at the desk; the data
+    # report and the anonymisation are Administração's
+    "tutor_consent": post(STAFF_ROLES, obj=Tutor),
+    "tutor_data_report": get(ADMINISTRATION, obj=Tutor),
+    "tutor_data_report_json": get(ADMINISTRATION, obj=Tutor),
+    "tutor_erase": form(ADMINISTRATION, obj=Tutor),
     "photo_set_primary": post(STAFF_ROLES),
     "photo_delete": post(STAFF_ROLES),
     # --- JSON API (401 to anonymous) -------------------------------------------

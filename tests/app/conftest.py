@@ -10,7 +10,7 @@ from django.contrib.auth.models import Group, User
 from django.core.cache import cache
 from moto import mock_aws
 from registry import roles, s3
-from registry.models import Animal, Tutor
+from registry.models import Animal, ConsentRecord, Tutor
 from registry.validators import cpf_check_digits
 
 BUCKET = "test-clinic-photos"
@@ -113,10 +113,14 @@ def nobody_client(nobody_user):
 
 @pytest.fixture
 def make_tutor(db):
-    def factory(**kw) -> Tutor:
+    def factory(photo_consent: bool = True, **kw) -> Tutor:
         defaults = {"name": "Maria da Silva", "cpf": make_cpf(), "phone": "11987654321"}
         defaults.update(kw)
-        return Tutor.objects.create(**defaults)
+        tutor = Tutor.objects.create(**defaults)
+        if photo_consent:  # issue 16: no photo upload without the tutor's consent
+            ConsentRecord.objects.create(tutor=tutor, purpose=ConsentRecord.Purpose.PHOTOS, granted=True,
+                                         method=ConsentRecord.Method.SIGNED)
+        return tutor
 
     return factory
 

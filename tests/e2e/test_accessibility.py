@@ -47,6 +47,8 @@ def test_no_serious_violation_on_any_page(local_stack, browser, size):
             "animal page": animal_url, "animal edit": animal_url + "editar/", "patient card": animal_url + "ficha/",
             "tutor list": "/tutores/", "tutor page": tutor_url, "tutor edit": tutor_url + "editar/",
             "new tutor": "/tutores/novo/", "tutor picker": "/animais/novo/?q=silva",
+            # LGPD (issue 16): the data subject's report and the anonymisation's confirmation
+            "data report": tutor_url + "dados/", "erase confirmation": tutor_url + "anonimizar/",
         }
         for name, path in pages.items():
             page.goto(base + path)
@@ -84,7 +86,7 @@ def test_keyboard_skip_link_focus_and_error_summary(local_stack, page):
     page.goto(f"{base}/tutores/novo/")
     assert page.evaluate("document.activeElement.id") == "id_name"
     seen = set()
-    for _ in range(16):
+    for _ in range(24):  # the form's fields, its consent choices (issue 16), then its buttons
         tag = page.evaluate("document.activeElement.tagName + '#' + document.activeElement.id")
         if tag.startswith("BODY"):  # past the last control of the page
             break

@@ -73,6 +73,7 @@ def test_register_upload_and_see_the_thumbnail(local_stack, page, tmp_path):
     page.fill("#id_name", "Helena Duarte Teste")
     page.fill("#id_cpf", valid_cpf(rnd))
     page.fill("#id_phone", "(11) 98765-4321")
+    page.check("#id_consent_photos")  # photos need the tutor's consent (issue 16)
     page.click("#save-tutor")
     page.wait_for_url(re.compile(r"/tutores/\d+/$"))
 

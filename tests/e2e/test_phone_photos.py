@@ -47,6 +47,7 @@ def sign_in_and_make_animal(page, stack, name: str) -> str:
     page.fill("#id_name", "Paula Telefone Teste")
     page.fill("#id_cpf", valid_cpf(random.Random()))
     page.fill("#id_phone", "(11) 91234-5678")
+    page.check("#id_consent_photos")  # photos need the tutor's consent (issue 16)
     page.click("#save-tutor")
     page.wait_for_load_state()
     if page.locator("#duplicate-warning").count():  # issue 15: the same tutor from an earlier test

@@ -17,7 +17,7 @@ from django.utils import timezone
 
 from registry import photo_contract
 from registry.breeds import SRD
-from registry.models import Animal, Photo, Tutor
+from registry.models import Animal, ConsentRecord, Photo, Tutor
 from registry.validators import cpf_check_digits, fold
 
 FIRST = ("Ana Maria João José Antônio Francisco Carlos Paulo Pedro Lucas Luiz Marcos Luís Gabriel Rafael Daniel "
@@ -139,11 +139,25 @@ class Command(BaseCommand):
                            "cep", "street", "number", "complement", "neighbourhood", "city", "uf", "notes",
                            "created_at", "updated_at"], rows)
             tutor_ids = list(Tutor.objects.filter(id__gt=last_tutor).order_by("id").values_list("id", flat=True))
+            new_tutor_ids = list(tutor_ids)
             if not tutor_ids:
                 tutor_ids = list(Tutor.objects.values_list("id", flat=True))
             if not tutor_ids:
                 self.stdout.write("Nenhum tutor disponível.")
                 return
+            # Each demo tutor signed the photo consent at registration (no photo
+            # upload without it, LGPD); some accept WhatsApp/e-mail messages.
+            # (their own generator: the records and animals stay those of --seed)
+            crnd = random.Random(options["seed"] + 1)
+            rows = []
+            for tid in new_tutor_ids:
+                rows.append((tid, ConsentRecord.Purpose.PHOTOS.value, True, ConsentRecord.Method.SIGNED.value,
+                             "", "", now_db))
+                for purpose in (ConsentRecord.Purpose.WHATSAPP, ConsentRecord.Purpose.EMAIL):
+                    if crnd.random() < 0.5:
+                        rows.append((tid, purpose.value, True, ConsentRecord.Method.SIGNED.value, "", "", now_db))
+            insert(ConsentRecord, ["tutor_id", "purpose", "granted", "method", "note", "recorded_by_name",
+                                   "recorded_at"], rows)
 
             last_animal = Animal.objects.order_by("-id").values_list("id", flat=True).first() or 0
             species_pop, species_w = zip(*SPECIES)
