@@ -9,6 +9,18 @@ admin.site.site_header = "Sistema da Clínica — Administração"
 admin.site.site_title = "Sistema da Clínica"
 
 
+def superusers_only(request) -> bool:
+    """The Django admin is for superusers (the platform's operators) only; the
+    clinic's Administração manages staff and reads the trail in the app's own
+    pages (registry.views_staff, registry.views_audit). Anyone else, staff
+    flag or not, gets the admin's sign-in page."""
+    user = request.user
+    return bool(user.is_active and user.is_superuser)
+
+
+admin.site.has_permission = superusers_only
+
+
 STALE_MESSAGE = ("Este cadastro foi alterado por outra pessoa enquanto você editava. Nada foi salvo: "
                  "abra-o de novo para ver a versão atual e refaça a sua alteração.")
 
@@ -114,8 +126,9 @@ class ClinicUserAdmin(UserAdmin):
         return allowed and (obj is None or may_manage(request.user, obj))
 
     def has_delete_permission(self, request, obj=None):
-        allowed = super().has_delete_permission(request, obj)
-        return allowed and (obj is None or (obj.pk != request.user.pk and may_manage(request.user, obj)))
+        # Never: the audit trail refers to every account (its FK's SET_NULL would
+        # be an UPDATE the trail's triggers refuse). Accounts are deactivated.
+        return False
 
     def get_readonly_fields(self, request, obj=None):
         fields = list(super().get_readonly_fields(request, obj))
@@ -138,25 +151,18 @@ class ClinicUserAdmin(UserAdmin):
 
 
 class ClinicGroupAdmin(GroupAdmin):
-    """A group can only be edited by someone who holds every permission in it,
-    and only be given permissions the editor holds."""
+    """The groups are the clinic's three roles, defined in code
+    (registry/roles.py, applied by migrations and ``setup_roles``): read-only
+    here, for everyone."""
+
+    def has_add_permission(self, request):
+        return False
 
     def has_change_permission(self, request, obj=None):
-        allowed = super().has_change_permission(request, obj)
-        mine = _power(request.user)
-        if not allowed or obj is None or mine is None:
-            return allowed
-        return _perm_names(obj.permissions.select_related("content_type")) <= mine
+        return False
 
     def has_delete_permission(self, request, obj=None):
-        return self.has_change_permission(request, obj) and super().has_delete_permission(request, obj)
-
-    def formfield_for_manytomany(self, db_field, request, **kwargs):
-        mine = _power(request.user)
-        if mine is not None and db_field.name == "permissions":
-            ids = [p.pk for p in Permission.objects.select_related("content_type") if _perm_names([p]) <= mine]
-            kwargs["queryset"] = Permission.objects.filter(pk__in=ids)
-        return super().formfield_for_manytomany(db_field, request, **kwargs)
+        return False
 
 
 admin.site.unregister(User)
@@ -180,3 +186,30 @@ class PhotoDeletionAdmin(admin.ModelAdmin):
 
     def has_delete_permission(self, request, obj=None):
         return False
+
+
+# --- sign-in attempts (django-axes): read, and unlock by deleting an attempt ------
+
+def _read_only(admin_class, deletable: bool):
+    """axes' admin with no change: its forms are all read-only fields, but a POST
+    to the change page would still be 'accepted'; here it is refused outright.
+    An attempt may be deleted (that unlocks it); the logs are records, kept."""
+    attrs = {"has_change_permission": lambda self, request, obj=None: False}
+    if not deletable:
+        attrs["has_delete_permission"] = lambda self, request, obj=None: False
+    return type(f"ReadOnly{admin_class.__name__}", (admin_class,), attrs)
+
+
+def _reregister_axes() -> None:
+    from axes import admin as axes_admin
+    from axes.models import AccessAttempt, AccessFailureLog, AccessLog
+
+    for model, admin_class, deletable in ((AccessAttempt, axes_admin.AccessAttemptAdmin, True),
+                                          (AccessLog, axes_admin.AccessLogAdmin, False),
+                                          (AccessFailureLog, axes_admin.AccessFailureLogAdmin, False)):
+        if admin.site.is_registered(model):
+            admin.site.unregister(model)
+            admin.site.register(model, _read_only(admin_class, deletable))
+
+
+_reregister_axes()

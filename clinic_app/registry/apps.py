@@ -9,9 +9,11 @@ class RegistryConfig(AppConfig):
     default_auto_field = "django.db.models.BigAutoField"
 
     def ready(self):
-        from . import checks, outbox, search_index  # noqa: F401 - system checks, deletion signals
+        from . import audit_guard, checks, outbox, search_index  # noqa: F401 - system checks, deletion signals
 
         connection_created.connect(search_index.register_sqlite_functions,
                                    dispatch_uid="registry.search_index.fold")
         post_migrate.connect(search_index.ensure_after_migrate, sender=self,
                              dispatch_uid="registry.search_index.ensure")
+        post_migrate.connect(audit_guard.ensure_after_migrate, sender=self,
+                             dispatch_uid="registry.audit_guard.ensure")
