@@ -35,19 +35,23 @@ class LoginRequiredMiddleware(_DjangoLoginRequired):
 
 
 class CurrentUserMiddleware:
-    """Makes the signed-in user known to signal handlers (the photo deletion
-    outbox writes audit entries from a pre_delete signal)."""
+    """Makes the signed-in user and the request (its address) known to signal
+    handlers (the photo deletion outbox and deletions write audit entries from a
+    pre_delete signal)."""
 
     def __init__(self, get_response):
         self.get_response = get_response
 
     def __call__(self, request):
+        from registry.audit import current_request
         from registry.outbox import current_user
 
         token = current_user.set(getattr(request, "user", None))
+        request_token = current_request.set(request)  # its address, for signal-made audit entries
         try:
             return self.get_response(request)
         finally:
+            current_request.reset(request_token)
             current_user.reset(token)
 
 

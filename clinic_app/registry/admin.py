@@ -3,6 +3,7 @@ from django.contrib import admin
 from django.contrib.auth.admin import GroupAdmin, UserAdmin
 from django.contrib.auth.models import Group, Permission, User
 
+from . import audit
 from .models import Animal, AuditEntry, Photo, PhotoDeletion, Tutor
 
 admin.site.site_header = "Sistema da Clínica — Administração"
@@ -45,8 +46,26 @@ class VersionCheckedForm(forms.ModelForm):
         return data
 
 
+class AuditedAdmin(admin.ModelAdmin):
+    """Creates and edits made in the admin go to the audit trail like the app's
+    (deletions are recorded by the pre_delete signal, registry.outbox)."""
+
+    def save_model(self, request, obj, form, change):
+        names = {f.name for f in obj._meta.concrete_fields}
+        fields = [f for f in form.changed_data if f in names]
+        before = audit.snapshot(type(obj).objects.get(pk=obj.pk), fields) if change else None
+        obj.updated_by = request.user
+        if not change:
+            obj.created_by = request.user
+        super().save_model(request, obj, form, change)
+        if change:
+            audit.record_changes(obj, before, request.user, request=request)
+        else:
+            audit.record(obj, AuditEntry.Action.CREATE, request.user, new=str(obj), request=request)
+
+
 @admin.register(Tutor)
-class TutorAdmin(admin.ModelAdmin):
+class TutorAdmin(AuditedAdmin):
     form = VersionCheckedForm
     list_display = ("name", "cpf", "phone", "city", "uf")
     search_fields = ("search_name", "cpf", "phone")
@@ -54,7 +73,7 @@ class TutorAdmin(admin.ModelAdmin):
 
 
 @admin.register(Animal)
-class AnimalAdmin(admin.ModelAdmin):
+class AnimalAdmin(AuditedAdmin):
     form = VersionCheckedForm
     list_display = ("name", "species", "tutor", "microchip", "is_active")
     list_filter = ("species", "is_active", "deceased")

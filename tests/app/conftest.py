@@ -133,6 +133,14 @@ def admin_client_(admin_user):
 
 
 @pytest.fixture
+def root_client(db):
+    """A superuser: the only one the Django admin lets in."""
+    from django.test import Client
+
+    return _client_for(Client, User.objects.create_superuser("raiz", password="senha-de-teste-123"))
+
+
+@pytest.fixture
 def nobody_client(nobody_user):
     from django.test import Client
 
