@@ -70,3 +70,32 @@ class NoStoreMiddleware:
         if "Cache-Control" not in response and not request.path.startswith(self.static):
             add_never_cache_headers(response)
         return response
+
+
+class PasswordChangeRequiredMiddleware:
+    """A person whose password was set by someone else (created or reset by
+    Administração: registry.staff) is sent to "Trocar minha senha" until they
+    choose their own; only that page and signing out stay open (the JSON
+    endpoints answer 403 with the reason)."""
+
+    OPEN = ("password_change", "logout")
+
+    def __init__(self, get_response):
+        self.get_response = get_response
+
+    def __call__(self, request):
+        user = getattr(request, "user", None)
+        if user is not None and user.is_authenticated and not request.path.startswith(settings.STATIC_URL):
+            from django.shortcuts import redirect
+            from django.urls import Resolver404, resolve
+            from registry.staff import must_change_password
+
+            try:
+                name = resolve(request.path_info).url_name
+            except Resolver404:
+                name = None
+            if name not in self.OPEN and must_change_password(user):
+                if request.path.startswith("/api/"):
+                    return JsonResponse({"error": "Troque a sua senha antes de continuar."}, status=403)
+                return redirect("password_change")
+        return self.get_response(request)

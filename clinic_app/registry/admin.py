@@ -128,7 +128,8 @@ def may_manage(actor, target) -> bool:
     mine = _power(actor)
     if mine is None:
         return True
-    if target.is_superuser or (target.is_staff and not actor.is_staff):
+    # (is_staff no longer opens anything: the admin is for superusers only)
+    if target.is_superuser:
         return False
     theirs = set(target.get_all_permissions()) if target.pk else set()
     return theirs <= mine

@@ -22,6 +22,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+from django.contrib.auth.models import User
 from registry.models import Animal, Tutor
 from registry.roles import ADMIN, RECEPTION, VET
 
@@ -108,6 +109,19 @@ ACCESS: dict[str, Door] = {
     "tutor_edit": form(STAFF_ROLES, obj=Tutor),
     "photo_set_primary": post(STAFF_ROLES),
     "photo_delete": post(STAFF_ROLES),
+    # everyone's own password (where a reset sends the person until done)
+    "password_change": form(SIGNED_IN),
+    # --- Administração in the app (issue 16): staff accounts and the audit trail --
+    # auth.view_user / add_user / change_user; registry.view_audit_trail. The
+    # reception and the vets keep the short history on a record's page
+    # (registry.view_auditentry) but not the whole trail.
+    "staff_list": get(ADMINISTRATION),
+    "staff_create": form(ADMINISTRATION),
+    "staff_edit": form(ADMINISTRATION, obj=User),
+    "staff_deactivate": form(ADMINISTRATION, obj=User),
+    "staff_reactivate": form(ADMINISTRATION, obj=User),
+    "staff_password": form(ADMINISTRATION, obj=User),
+    "audit_list": get(ADMINISTRATION),
     # --- JSON API (401 to anonymous) -------------------------------------------
     "photo_presign": post(STAFF_ROLES, anonymous=API_LOGIN, obj=Animal),
     "photo_confirm": post(STAFF_ROLES, anonymous=API_LOGIN, obj=Animal),

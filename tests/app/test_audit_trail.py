@@ -122,6 +122,17 @@ def test_every_action_is_in_the_trail_with_who_when_and_where(admin_user, s3_buc
     assert not Tutor.objects.filter(pk=other.pk).exists()
     trail.one(A.DELETE, "tutor", other.pk, "raiz", old_value="Apagar Depois")
 
+    # staff accounts (Administração's pages): create, change the role, deactivate
+    c.post(reverse("staff_create"), {"username": "novo.vet", "first_name": "Nil", "last_name": "", "email": "",
+                                     "role": "Recepção", "password_mode": "gerar"})
+    person = User.objects.get(username="novo.vet")
+    trail.one(A.STAFF, "user", person.pk, gestor, field="conta")
+    c.post(reverse("staff_edit", args=[person.pk]), {"first_name": "Nil", "last_name": "", "email": "",
+                                                      "role": "Veterinário"})
+    trail.one(A.STAFF, "user", person.pk, gestor, field="papel", new_value="Veterinário")
+    c.post(reverse("staff_deactivate", args=[person.pk]))
+    trail.one(A.STAFF, "user", person.pk, gestor, field="situação", new_value="Desativada")
+
     # sign-out
     c.post(reverse("logout"))
     trail.one(A.SIGN_OUT, "user", admin_user.pk, gestor, user=admin_user)
