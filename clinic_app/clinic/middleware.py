@@ -76,7 +76,8 @@ class PasswordChangeRequiredMiddleware:
     """A person whose password was set by someone else (created or reset by
     Administração: registry.staff) is sent to "Trocar minha senha" until they
     choose their own; only that page and signing out stay open (the JSON
-    endpoints answer 403 with the reason)."""
+    endpoints answer 403 with the reason). The flag is read at sign-in into
+    the session (registry.staff.remember_flag_at_sign_in): no query per request."""
 
     OPEN = ("password_change", "logout")
 
@@ -84,17 +85,18 @@ class PasswordChangeRequiredMiddleware:
         self.get_response = get_response
 
     def __call__(self, request):
-        user = getattr(request, "user", None)
-        if user is not None and user.is_authenticated and not request.path.startswith(settings.STATIC_URL):
+        from registry.staff import SESSION_KEY
+
+        session = getattr(request, "session", None)
+        if session is not None and session.get(SESSION_KEY) and not request.path.startswith(settings.STATIC_URL):
             from django.shortcuts import redirect
             from django.urls import Resolver404, resolve
-            from registry.staff import must_change_password
 
             try:
                 name = resolve(request.path_info).url_name
             except Resolver404:
                 name = None
-            if name not in self.OPEN and must_change_password(user):
+            if name not in self.OPEN:
                 if request.path.startswith("/api/"):
                     return JsonResponse({"error": "Troque a sua senha antes de continuar."}, status=403)
                 return redirect("password_change")

@@ -62,8 +62,19 @@ def _is_admin(user) -> bool:
     return user.groups.filter(name=roles.ADMIN).exists()
 
 
+# the flag, read once at sign-in and kept in the session (no query per request);
+# a reset ends the person's sessions, so the next sign-in reads it again
+SESSION_KEY = "clinic_must_change_password"
+
+
 def must_change_password(user) -> bool:
     return StaffProfile.objects.filter(user=user, must_change_password=True).exists()
+
+
+def remember_flag_at_sign_in(sender, request, user, **kwargs) -> None:
+    """user_logged_in receiver."""
+    if request is not None and hasattr(request, "session"):
+        request.session[SESSION_KEY] = must_change_password(user)
 
 
 def _flag(user, value: bool) -> None:
@@ -182,4 +193,5 @@ def reset_password(actor, request, target, password: str) -> None:
 @transaction.atomic
 def password_changed_by_owner(user, request) -> None:
     _flag(user, False)
+    request.session[SESSION_KEY] = False
     _entry(user, user, request, "senha", new="trocada pela própria pessoa")
