@@ -47,6 +47,9 @@ def test_no_serious_violation_on_any_page(local_stack, browser, size):
             "animal page": animal_url, "animal edit": animal_url + "editar/", "patient card": animal_url + "ficha/",
             "tutor list": "/tutores/", "tutor page": tutor_url, "tutor edit": tutor_url + "editar/",
             "new tutor": "/tutores/novo/", "tutor picker": "/animais/novo/?q=silva",
+            "staff list": "/administracao/equipe/", "new staff": "/administracao/equipe/nova/",
+            "audit trail": "/administracao/auditoria/", "audit trail, errors": "/administracao/auditoria/?de=x",
+            "own password": "/conta/senha/",
         }
         for name, path in pages.items():
             page.goto(base + path)
