@@ -155,6 +155,12 @@ def test_copy_to_postgres_copies_everything_and_verifies(seeded):
         _manage(ha_env, "copy_to_postgres", "--sqlite", str(db), "--replace")
         _manage(ha_env, "copy_to_postgres", "--sqlite", str(db), "--verify-only")
         _assert_search_index_complete(url, db)
+        # The audit trail stays append-only after a copy (the guard is lifted only for the flush).
+        with psycopg.connect(url, autocommit=True) as pg:
+            for sql in ("UPDATE registry_auditentry SET new_value = 'x'", "DELETE FROM registry_auditentry",
+                        "TRUNCATE registry_auditentry"):
+                with pytest.raises(psycopg.errors.IntegrityConstraintViolation, match="append-only"):
+                    pg.execute(sql)
 
 
 def test_copy_refuses_a_sqlite_behind_the_release_and_a_non_postgres_target(seeded, tmp_path):

@@ -40,7 +40,7 @@ from django.core.management.color import no_style
 from django.db import connections, models, transaction
 from django.db.migrations.executor import MigrationExecutor
 
-from registry import search_index
+from registry import audit_guard, search_index
 
 SOURCE = "sqlite_source"
 TARGET = "default"
@@ -145,6 +145,12 @@ class Command(BaseCommand):
         call_command("migrate_locked", verbosity=0)
         with transaction.atomic(using=SOURCE), transaction.atomic(using=TARGET):
             self._refuse_clinic_data(models_, options["replace"])
+            # The audit trail is append-only (registry.audit_guard): its triggers refuse
+            # the flush (TRUNCATE). The copy replaces the whole database with the
+            # single instance's, trail included, so the guard is lifted for the flush
+            # and put back before the copy commits (PostgreSQL DDL is transactional:
+            # a failure anywhere leaves the guard as it was).
+            audit_guard.drop(target)
             with target.cursor() as cursor:
                 tables = [m._meta.db_table for m in models_]
                 for sql in target.ops.sql_flush(no_style(), tables, reset_sequences=False, allow_cascade=True):
@@ -153,6 +159,7 @@ class Command(BaseCommand):
                     self._copy(model, cursor)
                 for sql in target.ops.sequence_reset_sql(no_style(), models_):
                     cursor.execute(sql)
+            audit_guard.create(target)
             # The search index (registry.search_index) is not a model: its rows are
             # written by triggers, which saw animals before their tutors (tables are
             # copied in label order) and, with --replace, stale documents survive the
