@@ -180,6 +180,20 @@ class Command(BaseCommand):
                 f"the PostgreSQL database already holds clinic data ({', '.join(busy[:5])}): nothing was "
                 "changed; give --replace to overwrite it with the SQLite copy"
             )
+        # --replace redoes a copy; it never erases audit entries the SQLite file
+        # does not have (a PostgreSQL database that has already served the clinic).
+        from registry.models import AuditEntry
+
+        def newest(alias):
+            return AuditEntry.objects.using(alias).order_by("-timestamp").values_list("timestamp", flat=True).first()
+
+        theirs, ours = newest(TARGET), newest(SOURCE)
+        if theirs is not None and (ours is None or theirs > ours):
+            raise CommandError(
+                "the PostgreSQL audit trail has entries newer than the SQLite copy's (the ha database has "
+                "served the clinic since): nothing was changed; the trail is append-only and --replace would "
+                "erase them"
+            )
 
     def _copy(self, model, cursor) -> None:
         target = connections[TARGET]
