@@ -43,6 +43,7 @@ SUPERUSER = "superusuário"          # the platform's operator (create_first_adm
 SUBJECTS = (ANONYMOUS, NO_ROLE, STAFF_NO_ROLE, RECEPTION, VET, ADMIN, SUPERUSER)
 ADMIN_SITE = frozenset({SUPERUSER})  # who passes the Django admin's own gate
 SUPERUSERS = ADMIN_SITE
+STAFF = ADMIN_SITE  # the old name of the admin's gate (is_staff alone opens nothing since issue 16)
 SIGNED_IN = frozenset(SUBJECTS) - {ANONYMOUS}
 EVERYONE = frozenset(SUBJECTS)
 STAFF_ROLES = frozenset({RECEPTION, VET, ADMIN, SUPERUSER})  # the three clinic roles (and the operator)
