@@ -195,3 +195,31 @@ def password_changed_by_owner(user, request) -> None:
     _flag(user, False)
     request.session[SESSION_KEY] = False
     _entry(user, user, request, "senha", new="trocada pela própria pessoa")
+
+
+def locked_usernames() -> set[str]:
+    """Usernames locked out of signing in now (django-axes: failures of one
+    username from one address within the cool-off, registry.auth)."""
+    from axes.helpers import get_cool_off
+    from axes.models import AccessAttempt
+    from django.conf import settings
+    from django.db.models import Sum
+    from django.utils import timezone
+
+    recent = AccessAttempt.objects.filter(attempt_time__gte=timezone.now() - get_cool_off(None))
+    rows = recent.values("username", "ip_address").annotate(n=Sum("failures_since_start"))
+    return {r["username"] for r in rows if r["n"] >= settings.AXES_FAILURE_LIMIT}
+
+
+@transaction.atomic
+def unlock(actor, request, target) -> int:
+    """Forget the failed sign-ins of this person's username (every address):
+    a locked-out colleague can sign in again at once. An address locked by
+    failures across many usernames still waits its cool-off (or a superuser
+    unlocks it in the admin). Returns the number of attempt rows removed."""
+    from axes.models import AccessAttempt
+
+    check_may_manage(actor, target)
+    removed, _ = AccessAttempt.objects.filter(username=target.get_username().strip().lower()).delete()
+    _entry(target, actor, request, "acesso", new="desbloqueado pela Administração")
+    return removed

@@ -35,5 +35,6 @@ urlpatterns = [
     path("administracao/equipe/<int:pk>/desativar/", views_staff.staff_deactivate, name="staff_deactivate"),
     path("administracao/equipe/<int:pk>/reativar/", views_staff.staff_reactivate, name="staff_reactivate"),
     path("administracao/equipe/<int:pk>/senha/", views_staff.staff_password, name="staff_password"),
+    path("administracao/equipe/<int:pk>/desbloquear/", views_staff.staff_unlock, name="staff_unlock"),
     path("administracao/auditoria/", views_audit.audit_list, name="audit_list"),
 ]

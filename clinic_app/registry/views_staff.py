@@ -15,7 +15,7 @@ from django.contrib.auth.validators import UnicodeUsernameValidator
 from django.core.exceptions import ValidationError
 from django.shortcuts import get_object_or_404, redirect, render
 from django.urls import reverse_lazy
-from django.views.decorators.http import require_GET
+from django.views.decorators.http import require_GET, require_POST
 
 from . import staff
 
@@ -110,8 +110,10 @@ def _refused(form, exc: staff.Refused):
 @require_GET
 def staff_list(request):
     people = list(User.objects.order_by("-is_active", "first_name", "username").prefetch_related("groups"))
+    locked = staff.locked_usernames()
     for person in people:
         person.role = staff.role_of(person) or ("Superusuário" if person.is_superuser else "—")
+        person.locked = person.get_username().strip().lower() in locked
     return render(request, "registry/admin/staff_list.html", {"people": people})
 
 
@@ -218,6 +220,18 @@ def staff_password(request, pk: int):
         else:
             return _password_shown(request, target, form.cleaned_data, created=False)
     return render(request, "registry/admin/staff_reset_password.html", {"form": form, "person": target})
+
+
+@gate("change_user")
+@require_POST
+def staff_unlock(request, pk: int):
+    target, refusal = _target(request, pk)
+    if refusal:
+        return render(request, "403.html", {"message": refusal}, status=403)
+    staff.unlock(request.user, request, target)
+    messages.success(request, f"Acesso de {target.get_full_name() or target.username} desbloqueado: "
+                              "a pessoa já pode entrar de novo.")
+    return redirect("staff_list")
 
 
 class PasswordChangeView(auth_views.PasswordChangeView):

@@ -122,6 +122,7 @@ ACCESS: dict[str, Door] = {
     "staff_deactivate": form(ADMINISTRATION, obj=User),
     "staff_reactivate": form(ADMINISTRATION, obj=User),
     "staff_password": form(ADMINISTRATION, obj=User),
+    "staff_unlock": post(ADMINISTRATION, obj=User),
     "audit_list": get(ADMINISTRATION),
     # --- JSON API (401 to anonymous) -------------------------------------------
     "photo_presign": post(STAFF_ROLES, anonymous=API_LOGIN, obj=Animal),

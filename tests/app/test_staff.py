@@ -217,6 +217,21 @@ def test_a_typed_reset_password_is_validated_and_nobody_resets_their_own_here(ge
     assert admin_user.check_password(PASSWORD)
 
 
+# --- a locked-out colleague --------------------------------------------------------------
+
+def test_administration_unlocks_a_locked_out_colleague(gestor, reception_user, settings):
+    wrong = Client(REMOTE_ADDR=IP)
+    for _ in range(settings.LOGIN_MAX_FAILURES):
+        wrong.post(reverse("login"), {"username": "recepcao", "password": "errada"})
+    right = {"username": "recepcao", "password": PASSWORD}
+    assert Client(REMOTE_ADDR=IP).post(reverse("login"), right).status_code == 429
+    assert 'id="unlock-recepcao"' in gestor.get(reverse("staff_list")).content.decode()
+    assert gestor.post(reverse("staff_unlock", args=[reception_user.pk])).status_code == 302
+    assert Client(REMOTE_ADDR=IP).post(reverse("login"), right).status_code == 302
+    assert staff_entries(reception_user)[-1].new_value == "desbloqueado pela Administração"
+    assert 'id="unlock-recepcao"' not in gestor.get(reverse("staff_list")).content.decode()
+
+
 # --- the menu -------------------------------------------------------------------------------
 
 def test_the_administration_menu_is_for_administration_only(gestor, reception_client, vet_client):
