@@ -96,8 +96,9 @@ class PhotoAdmin(admin.ModelAdmin):
 
 @admin.register(AuditEntry)
 class AuditEntryAdmin(admin.ModelAdmin):
-    list_display = ("timestamp", "object_type", "object_id", "action", "field", "username")
-    list_filter = ("object_type", "action")
+    list_display = ("timestamp", "object_type", "object_id", "action", "field", "username", "ip_address", "redacted")
+    list_filter = ("object_type", "action", "redacted")
+    search_fields = ("username",)
 
     def has_add_permission(self, request):
         return False
