@@ -149,6 +149,31 @@ def main() -> int:
             print(f"{name:32} {len(times):4d} {p50:7.1f} {p95:7.1f} {max(times):7.1f} "
                   f"{statistics.median(cpu):8.1f} {percentile(cpu, 95):8.1f}  {verdict}")
 
+        # The animal page records who viewed it (an INSERT in the audit trail, issue 16):
+        # its cost against the same page without the recording, same run, same animals,
+        # alternating in blocks of 20 requests so load drift hits both alike.
+        from registry import views
+
+        recorded = views.audit.viewed
+        urls = cases["animal page"]
+        runs = {"recording the view": ([], []), "without (baseline)": ([], [])}
+        for i in range(0, len(urls), 20):
+            for label, (wall, cpu) in runs.items():
+                views.audit.viewed = recorded if label == "recording the view" else (lambda *a, **k: None)
+                try:
+                    w, c = measure(client, urls[i:i + 20], warmup=2)
+                finally:
+                    views.audit.viewed = recorded
+                wall += w
+                cpu += c
+        print()
+        for label, (wall, cpu) in runs.items():
+            print(f"animal page, {label:20} wall p50/p95 {statistics.median(wall):5.1f}/{percentile(wall, 95):5.1f} ms"
+                  f"   cpu p50/p95 {statistics.median(cpu):5.1f}/{percentile(cpu, 95):5.1f} ms")
+        (w1, c1), (w0, c0) = runs.values()
+        print(f"  ratio (recording / baseline): wall p50 {statistics.median(w1) / statistics.median(w0):.2f}x, "
+              f"cpu p50 {statistics.median(c1) / statistics.median(c0):.2f}x")
+
         print("\nSQL queries per list page (must not depend on the page size):")
         for per_page in (10, 25, 50, 100):
             with CaptureQueriesContext(connection) as ctx:

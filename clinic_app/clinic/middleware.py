@@ -35,19 +35,23 @@ class LoginRequiredMiddleware(_DjangoLoginRequired):
 
 
 class CurrentUserMiddleware:
-    """Makes the signed-in user known to signal handlers (the photo deletion
-    outbox writes audit entries from a pre_delete signal)."""
+    """Makes the signed-in user and the request (its address) known to signal
+    handlers (the photo deletion outbox and deletions write audit entries from a
+    pre_delete signal)."""
 
     def __init__(self, get_response):
         self.get_response = get_response
 
     def __call__(self, request):
+        from registry.audit import current_request
         from registry.outbox import current_user
 
         token = current_user.set(getattr(request, "user", None))
+        request_token = current_request.set(request)  # its address, for signal-made audit entries
         try:
             return self.get_response(request)
         finally:
+            current_request.reset(request_token)
             current_user.reset(token)
 
 
@@ -66,3 +70,34 @@ class NoStoreMiddleware:
         if "Cache-Control" not in response and not request.path.startswith(self.static):
             add_never_cache_headers(response)
         return response
+
+
+class PasswordChangeRequiredMiddleware:
+    """A person whose password was set by someone else (created or reset by
+    Administração: registry.staff) is sent to "Trocar minha senha" until they
+    choose their own; only that page and signing out stay open (the JSON
+    endpoints answer 403 with the reason). The flag is read at sign-in into
+    the session (registry.staff.remember_flag_at_sign_in): no query per request."""
+
+    OPEN = ("password_change", "logout")
+
+    def __init__(self, get_response):
+        self.get_response = get_response
+
+    def __call__(self, request):
+        from registry.staff import SESSION_KEY
+
+        session = getattr(request, "session", None)
+        if session is not None and session.get(SESSION_KEY) and not request.path.startswith(settings.STATIC_URL):
+            from django.shortcuts import redirect
+            from django.urls import Resolver404, resolve
+
+            try:
+                name = resolve(request.path_info).url_name
+            except Resolver404:
+                name = None
+            if name not in self.OPEN:
+                if request.path.startswith("/api/"):
+                    return JsonResponse({"error": "Troque a sua senha antes de continuar."}, status=403)
+                return redirect("password_change")
+        return self.get_response(request)

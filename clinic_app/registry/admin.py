@@ -3,10 +3,23 @@ from django.contrib import admin
 from django.contrib.auth.admin import GroupAdmin, UserAdmin
 from django.contrib.auth.models import Group, Permission, User
 
+from . import audit
 from .models import Animal, AuditEntry, Photo, PhotoDeletion, Tutor
 
 admin.site.site_header = "Sistema da Clínica — Administração"
 admin.site.site_title = "Sistema da Clínica"
+
+
+def superusers_only(request) -> bool:
+    """The Django admin is for superusers (the platform's operators) only; the
+    clinic's Administração manages staff and reads the trail in the app's own
+    pages (registry.views_staff, registry.views_audit). Anyone else, staff
+    flag or not, gets the admin's sign-in page."""
+    user = request.user
+    return bool(user.is_active and user.is_superuser)
+
+
+admin.site.has_permission = superusers_only
 
 
 STALE_MESSAGE = ("Este cadastro foi alterado por outra pessoa enquanto você editava. Nada foi salvo: "
@@ -33,8 +46,26 @@ class VersionCheckedForm(forms.ModelForm):
         return data
 
 
+class AuditedAdmin(admin.ModelAdmin):
+    """Creates and edits made in the admin go to the audit trail like the app's
+    (deletions are recorded by the pre_delete signal, registry.outbox)."""
+
+    def save_model(self, request, obj, form, change):
+        names = {f.name for f in obj._meta.concrete_fields}
+        fields = [f for f in form.changed_data if f in names]
+        before = audit.snapshot(type(obj).objects.get(pk=obj.pk), fields) if change else None
+        obj.updated_by = request.user
+        if not change:
+            obj.created_by = request.user
+        super().save_model(request, obj, form, change)
+        if change:
+            audit.record_changes(obj, before, request.user, request=request)
+        else:
+            audit.record(obj, AuditEntry.Action.CREATE, request.user, new=str(obj), request=request)
+
+
 @admin.register(Tutor)
-class TutorAdmin(admin.ModelAdmin):
+class TutorAdmin(AuditedAdmin):
     form = VersionCheckedForm
     list_display = ("name", "cpf", "phone", "city", "uf")
     search_fields = ("search_name", "cpf", "phone")
@@ -42,7 +73,7 @@ class TutorAdmin(admin.ModelAdmin):
 
 
 @admin.register(Animal)
-class AnimalAdmin(admin.ModelAdmin):
+class AnimalAdmin(AuditedAdmin):
     form = VersionCheckedForm
     list_display = ("name", "species", "tutor", "microchip", "is_active")
     list_filter = ("species", "is_active", "deceased")
@@ -65,8 +96,9 @@ class PhotoAdmin(admin.ModelAdmin):
 
 @admin.register(AuditEntry)
 class AuditEntryAdmin(admin.ModelAdmin):
-    list_display = ("timestamp", "object_type", "object_id", "action", "field", "username")
-    list_filter = ("object_type", "action")
+    list_display = ("timestamp", "object_type", "object_id", "action", "field", "username", "ip_address", "redacted")
+    list_filter = ("object_type", "action", "redacted")
+    search_fields = ("username",)
 
     def has_add_permission(self, request):
         return False
@@ -97,7 +129,8 @@ def may_manage(actor, target) -> bool:
     mine = _power(actor)
     if mine is None:
         return True
-    if target.is_superuser or (target.is_staff and not actor.is_staff):
+    # (is_staff no longer opens anything: the admin is for superusers only)
+    if target.is_superuser:
         return False
     theirs = set(target.get_all_permissions()) if target.pk else set()
     return theirs <= mine
@@ -114,8 +147,9 @@ class ClinicUserAdmin(UserAdmin):
         return allowed and (obj is None or may_manage(request.user, obj))
 
     def has_delete_permission(self, request, obj=None):
-        allowed = super().has_delete_permission(request, obj)
-        return allowed and (obj is None or (obj.pk != request.user.pk and may_manage(request.user, obj)))
+        # Never: the audit trail refers to every account (its FK's SET_NULL would
+        # be an UPDATE the trail's triggers refuse). Accounts are deactivated.
+        return False
 
     def get_readonly_fields(self, request, obj=None):
         fields = list(super().get_readonly_fields(request, obj))
@@ -138,25 +172,18 @@ class ClinicUserAdmin(UserAdmin):
 
 
 class ClinicGroupAdmin(GroupAdmin):
-    """A group can only be edited by someone who holds every permission in it,
-    and only be given permissions the editor holds."""
+    """The groups are the clinic's three roles, defined in code
+    (registry/roles.py, applied by migrations and ``setup_roles``): read-only
+    here, for everyone."""
+
+    def has_add_permission(self, request):
+        return False
 
     def has_change_permission(self, request, obj=None):
-        allowed = super().has_change_permission(request, obj)
-        mine = _power(request.user)
-        if not allowed or obj is None or mine is None:
-            return allowed
-        return _perm_names(obj.permissions.select_related("content_type")) <= mine
+        return False
 
     def has_delete_permission(self, request, obj=None):
-        return self.has_change_permission(request, obj) and super().has_delete_permission(request, obj)
-
-    def formfield_for_manytomany(self, db_field, request, **kwargs):
-        mine = _power(request.user)
-        if mine is not None and db_field.name == "permissions":
-            ids = [p.pk for p in Permission.objects.select_related("content_type") if _perm_names([p]) <= mine]
-            kwargs["queryset"] = Permission.objects.filter(pk__in=ids)
-        return super().formfield_for_manytomany(db_field, request, **kwargs)
+        return False
 
 
 admin.site.unregister(User)
@@ -180,3 +207,30 @@ class PhotoDeletionAdmin(admin.ModelAdmin):
 
     def has_delete_permission(self, request, obj=None):
         return False
+
+
+# --- sign-in attempts (django-axes): read, and unlock by deleting an attempt ------
+
+def _read_only(admin_class, deletable: bool):
+    """axes' admin with no change: its forms are all read-only fields, but a POST
+    to the change page would still be 'accepted'; here it is refused outright.
+    An attempt may be deleted (that unlocks it); the logs are records, kept."""
+    attrs = {"has_change_permission": lambda self, request, obj=None: False}
+    if not deletable:
+        attrs["has_delete_permission"] = lambda self, request, obj=None: False
+    return type(f"ReadOnly{admin_class.__name__}", (admin_class,), attrs)
+
+
+def _reregister_axes() -> None:
+    from axes import admin as axes_admin
+    from axes.models import AccessAttempt, AccessFailureLog, AccessLog
+
+    for model, admin_class, deletable in ((AccessAttempt, axes_admin.AccessAttemptAdmin, True),
+                                          (AccessLog, axes_admin.AccessLogAdmin, False),
+                                          (AccessFailureLog, axes_admin.AccessFailureLogAdmin, False)):
+        if admin.site.is_registered(model):
+            admin.site.unregister(model)
+            admin.site.register(model, _read_only(admin_class, deletable))
+
+
+_reregister_axes()

@@ -59,14 +59,14 @@ def _unique_race(form, instance) -> None:
     form.add_error(None, RACE_MESSAGE)
 
 
-def create(form, user):
+def create(form, user, request=None):
     """Save a valid create form; returns the object or None (errors on the form)."""
     obj = form.save(commit=False)
     obj.created_by = obj.updated_by = user
     try:
         with transaction.atomic():
             obj.save()
-            audit.record(obj, audit.AuditEntry.Action.CREATE, user, new=str(obj))
+            audit.record(obj, audit.AuditEntry.Action.CREATE, user, new=str(obj), request=request)
     except IntegrityError:
         obj.pk = None
         _unique_race(form, obj)
@@ -74,7 +74,7 @@ def create(form, user):
     return obj
 
 
-def update(form, model, pk: int, fields, audited, user):
+def update(form, model, pk: int, fields, audited, user, request=None):
     """Save a valid edit form if it is not stale. Returns (obj, n_changes) or
     (None, 0) with errors on the form; raises Stale with the current record."""
     opened = read_token(form.cleaned_data.get("edit_token"))
@@ -90,7 +90,7 @@ def update(form, model, pk: int, fields, audited, user):
             obj.version = current.version
             obj.updated_by = user
             obj.save()
-            n = audit.record_changes(obj, before, user)
+            n = audit.record_changes(obj, before, user, request=request)
     except IntegrityError:
         _unique_race(form, form.instance)
         return None, 0

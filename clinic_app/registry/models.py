@@ -365,6 +365,9 @@ class AuditEntry(models.Model):
         verbose_name_plural = "trilha de auditoria"
         ordering = ("-timestamp", "-id")
         indexes = (models.Index(fields=["object_type", "object_id", "-timestamp"], name="audit_object"),)
+        # the whole trail (every person, every record) in the app: Administração only;
+        # view_auditentry (every role) is the short history on a record's own page
+        permissions = (("view_audit_trail", "Pode consultar a trilha de auditoria completa"),)
 
     def __str__(self) -> str:
         return f"{self.object_type}#{self.object_id} {self.action} {self.field}"
@@ -400,6 +403,24 @@ class MergeRecord(models.Model):
 
     def __str__(self) -> str:
         return f"{self.kind} {self.absorbed_id} -> {self.survivor_id}"
+
+
+class StaffProfile(models.Model):
+    """What the clinic keeps about a staff account besides Django's User.
+
+    ``must_change_password``: set when Administração resets a password (or
+    creates the account); ``clinic.middleware.PasswordChangeRequiredMiddleware``
+    sends the user to the password-change page until they choose their own."""
+
+    user = models.OneToOneField(settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="staff_profile")
+    must_change_password = models.BooleanField("precisa trocar a senha", default=False)
+
+    class Meta:
+        verbose_name = "perfil da equipe"
+        verbose_name_plural = "perfis da equipe"
+
+    def __str__(self) -> str:
+        return f"perfil de {self.user_id}"
 
 
 class PhotoDeletion(models.Model):

@@ -38,10 +38,12 @@ BACKOFF = (0, 10, 30, 60, 120, 300, 600, 900)
 
 
 def _who():
+    from .audit import address
+
     user = current_user.get()
     if user is not None and getattr(user, "is_authenticated", False):
-        return {"user": user, "username": user.get_username()}
-    return {"user": None, "username": ""}
+        return {"user": user, "username": user.get_username(), "ip_address": address()}
+    return {"user": None, "username": "", "ip_address": address()}
 
 
 @receiver(pre_delete, sender=Photo, dispatch_uid="registry.outbox.photo_deleted")

@@ -32,14 +32,19 @@ ROLE_PERMISSIONS = {
         # unlock a locked-out address/username (django-axes' attempts in the admin)
         "axes.view_accessattempt", "axes.delete_accessattempt",
         "axes.view_accessfailurelog", "axes.view_accesslog",
-        "auth.add_user", "auth.change_user", "auth.view_user", "auth.delete_user",
+        # staff accounts in the app's own pages (registry.views_staff); never deleted
+        # (the audit trail refers to them), only deactivated
+        "auth.add_user", "auth.change_user", "auth.view_user",
         "auth.view_group",
+        # the whole audit trail in the app (registry.views_audit)
+        "registry.view_audit_trail",
     ],
 }
 
 
 def apply_roles(apps) -> None:
     """Create/refresh the groups; `apps` is a migration state or django.apps."""
+    from django.apps import apps as global_apps
     from django.contrib.auth.management import create_permissions
 
     for label in ("auth", "registry", "axes"):
@@ -55,7 +60,6 @@ def apply_roles(apps) -> None:
         finally:
             if stub:
                 app_config.models_module = None
-    from django.apps import apps as global_apps
 
     # An early migration sees the permissions of its own state only; the
     # migration that adds a permission applies the roles again (0007 does).

@@ -2,7 +2,7 @@ from clinic.paths import SIGN_IN_PATH
 from django.urls import path
 from django.views.generic import RedirectView
 
-from . import views, views_lgpd, views_merge, views_species
+from . import views, views_audit, views_lgpd, views_merge, views_species, views_staff
 
 urlpatterns = [
     path("", RedirectView.as_view(pattern_name="animal_list", permanent=False), name="home"),
@@ -38,4 +38,15 @@ urlpatterns = [
     path("api/fotos/<str:photo_id>", views.photo_status, name="photo_status"),
     path("fotos/<str:photo_id>/principal", views.photo_set_primary, name="photo_set_primary"),
     path("fotos/<str:photo_id>/excluir", views.photo_delete, name="photo_delete"),
+    # everyone's own password (a reset sends the person here until done)
+    path("conta/senha/", views_staff.PasswordChangeView.as_view(), name="password_change"),
+    # Administração (issue 16): staff accounts and the audit trail
+    path("administracao/equipe/", views_staff.staff_list, name="staff_list"),
+    path("administracao/equipe/nova/", views_staff.staff_create, name="staff_create"),
+    path("administracao/equipe/<int:pk>/", views_staff.staff_edit, name="staff_edit"),
+    path("administracao/equipe/<int:pk>/desativar/", views_staff.staff_deactivate, name="staff_deactivate"),
+    path("administracao/equipe/<int:pk>/reativar/", views_staff.staff_reactivate, name="staff_reactivate"),
+    path("administracao/equipe/<int:pk>/senha/", views_staff.staff_password, name="staff_password"),
+    path("administracao/equipe/<int:pk>/desbloquear/", views_staff.staff_unlock, name="staff_unlock"),
+    path("administracao/auditoria/", views_audit.audit_list, name="audit_list"),
 ]

@@ -178,6 +178,8 @@ def animal_export(request):
             ]])
 
     log.info("animal export by user id %s", request.user.pk)
+    audit.event("export", 0, AuditEntry.Action.EXPORT, request.user, field="animais (CSV)",
+                new=audit.export_filter(params), request=request)
     filename = f"animais-{timezone.localdate().strftime('%Y%m%d')}.csv"
     response = StreamingHttpResponse(rows(), content_type="text/csv; charset=utf-8")
     response["Content-Disposition"] = f'attachment; filename="{filename}"'
@@ -211,7 +213,7 @@ def animal_create(request):
     if request.method == "POST":
         form = AnimalForm(request.POST)
         if form.is_valid():
-            animal = editing.create(form, request.user)
+            animal = editing.create(form, request.user, request=request)
             if animal is not None:
                 messages.success(request, f"Animal “{animal.name}” cadastrado.")
                 if request.POST.get("save_another"):  # next animal of the same tutor, blank form
@@ -235,7 +237,8 @@ def animal_edit(request, pk: int):
         form = AnimalForm(request.POST, instance=animal)
         if form.is_valid():
             try:
-                saved, n = editing.update(form, Animal, animal.pk, ANIMAL_FORM_FIELDS, ANIMAL_AUDITED, request.user)
+                saved, n = editing.update(form, Animal, animal.pk, ANIMAL_FORM_FIELDS, ANIMAL_AUDITED, request.user,
+                                          request=request)
             except editing.Stale as stale:
                 fresh, info = editing.conflict(form, AnimalForm, stale.current, ANIMAL_FORM_FIELDS)
                 tutor = fresh.initial.get("tutor") and Tutor.objects.filter(pk=fresh.initial["tutor"]).first()
@@ -251,6 +254,7 @@ def animal_edit(request, pk: int):
         initial["edit_token"] = editing.edit_token(animal, ANIMAL_FORM_FIELDS)
         form = AnimalForm(instance=animal, initial=initial)
         tutor = new_tutor or animal.tutor
+        audit.viewed(animal, request, "edição")
     return render(request, "registry/animal_form.html", {"form": form, "tutor": tutor, "animal": animal})
 
 
@@ -264,6 +268,7 @@ def animal_detail(request, pk: int):
                 "error": s3.error_message(p.error_code) if p.status == Photo.Status.FAILED else ""}
                for p in animal.photos.select_related("uploaded_by")]
     principal = next((item for item in gallery if item["photo"].is_primary and item.get("thumb_url")), None)
+    audit.viewed(animal, request, "ficha")  # the page shows the tutor's name and contacts
     return render(request, "registry/animal_detail.html", {
         "animal": animal, "gallery": gallery, "principal": principal, "audit": audit.entries_for(animal),
         "thumb_sizes": photos.THUMB_SIZES,
@@ -278,6 +283,7 @@ def animal_card(request, pk: int):
     animal = get_object_or_404(Animal.objects.select_related("tutor"), pk=pk)
     primary = animal.photos.filter(is_primary=True).first()
     url = request.build_absolute_uri(reverse("animal_detail", args=[animal.pk]))
+    audit.viewed(animal, request, "etiqueta")
     return render(request, "registry/animal_card.html", {
         "animal": animal, "thumb_url": photos.rendition_url(primary, "thumb") if primary else None,
         "qr": printing.qr_svg(url, f"QR code: ficha de {animal.name}"), "record_url": url,
@@ -313,7 +319,8 @@ def _set_active(request, pk: int, active: bool):
                 current.is_active = active
                 current.updated_by = request.user
                 current.save(update_fields=["is_active", "updated_by", "updated_at"])
-                audit.record_changes(current, before, request.user, action=AuditEntry.Action.ARCHIVE)
+                audit.record_changes(current, before, request.user, action=AuditEntry.Action.ARCHIVE,
+                                     request=request)
                 changed = True
         if changed:
             messages.success(request, f"“{animal.name}” " + ("reativado." if active else "arquivado."))
@@ -388,7 +395,7 @@ def tutor_create(request):
         consent_form = consent.NewTutorConsentForm(request.POST)
         dups = duplicates.find(form.cleaned_data) if form.is_valid() else []
         if form.is_valid() and consent_form.is_valid() and (not dups or form.cleaned_data["not_duplicate"]):
-            tutor = editing.create(form, request.user)  # None: a unique race, now a form error
+            tutor = editing.create(form, request.user, request=request)  # None: a unique race, now a form error
             if tutor is not None:
                 consent_form.save(tutor, request.user, request=request)
                 messages.success(request, f"Tutor “{tutor.name}” cadastrado.")
@@ -424,7 +431,8 @@ def tutor_edit(request, pk: int):
         form = TutorForm(request.POST, instance=tutor)
         if form.is_valid():
             try:
-                saved, n = editing.update(form, Tutor, tutor.pk, TUTOR_AUDITED, TUTOR_AUDITED, request.user)
+                saved, n = editing.update(form, Tutor, tutor.pk, TUTOR_AUDITED, TUTOR_AUDITED, request.user,
+                                          request=request)
             except editing.Stale as stale:
                 fresh, info = editing.conflict(form, TutorForm, stale.current, TUTOR_AUDITED)
                 return render(request, "registry/tutor_form.html",
@@ -434,6 +442,7 @@ def tutor_edit(request, pk: int):
                 return redirect("tutor_detail", pk=saved.pk)
     else:
         form = TutorForm(instance=tutor, initial={"edit_token": editing.edit_token(tutor, TUTOR_AUDITED)})
+        audit.viewed(tutor, request, "edição")
     return render(request, "registry/tutor_form.html", {"form": form, "tutor": tutor})
 
 
@@ -445,6 +454,7 @@ def tutor_detail(request, pk: int):
         return _merged_or_404(request, "tutor", pk)
     animals = search.with_list_relations(tutor.animals.order_by("-is_active", "search_name", "id"))
     rows = _animal_rows(animals)
+    audit.viewed(tutor, request, "ficha")
     return render(request, "registry/tutor_detail.html", {"tutor": tutor, "rows": rows,
                                                           "audit": audit.entries_for(tutor),
                                                           **lgpd.tutor_page_context(tutor)})
@@ -508,7 +518,7 @@ def photo_confirm(request, pk: int):
         return _json_error("Armazenamento de fotos indisponível. Tente novamente em instantes.", 503)
     if created:
         audit.record(animal, AuditEntry.Action.PHOTO, request.user, field="foto",
-                     new=f"Enviada: {photo.original_name}")
+                     new=f"Enviada: {photo.original_name}", request=request)
     item = {"photo": photo, "thumb_url": None, "large_url": None, "error": ""}
     html = render_to_string("registry/_photo_card.html", {"item": item, "animal": animal}, request=request)
     payload = photos.status_payload(photo)
@@ -556,7 +566,7 @@ def photo_set_primary(request, photo_id: str):
             Photo.objects.filter(animal=photo.animal, is_primary=True).update(is_primary=False)
             Photo.objects.filter(pk=photo.pk).update(is_primary=True)
             audit.record(photo.animal, AuditEntry.Action.PHOTO, request.user, field="foto principal",
-                         new=photo.original_name)
+                         new=photo.original_name, request=request)
         messages.success(request, "Foto principal definida.")
     return redirect(reverse("animal_detail", args=[photo.animal_id]) + "#fotos")
 

@@ -9,8 +9,10 @@ Reading an entry: ``allowed`` maps a method to the subjects who get through;
 a signed-in subject outside the set gets ``refused`` (403 unless said
 otherwise). A method a view does not serve is answered 405 to the subjects who
 pass its permission gate (the union of the sets) and ``refused`` to the rest.
-Admin entries (``admin=True``) send signed-in users who are not staff to the
-admin's own sign-in page.
+Admin entries (``admin=True``) send every signed-in user who is not an active
+superuser to the admin's own sign-in page: the Django admin is for superusers
+(the platform's operators) only; the clinic's Administração works in the app's
+own pages (staff, audit trail).
 
 This table is the declared policy, written by hand: do NOT derive it from
 registry/roles.py (the test would then check the code against itself).
@@ -20,6 +22,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+from django.contrib.auth.models import User
 from registry.models import Animal, Breed, Species, Tutor
 from registry.roles import ADMIN, RECEPTION, VET
 
@@ -36,12 +39,15 @@ NOT_ALLOWED = "405"
 ANONYMOUS = "anônimo"
 NO_ROLE = "sem papel"               # signed in, no group
 STAFF_NO_ROLE = "equipe sem papel"  # is_staff but no group: the flag alone opens nothing
-SUBJECTS = (ANONYMOUS, NO_ROLE, STAFF_NO_ROLE, RECEPTION, VET, ADMIN)
-STAFF = frozenset({STAFF_NO_ROLE, ADMIN})
+SUPERUSER = "superusuário"          # the platform's operator (create_first_admin): every permission
+SUBJECTS = (ANONYMOUS, NO_ROLE, STAFF_NO_ROLE, RECEPTION, VET, ADMIN, SUPERUSER)
+ADMIN_SITE = frozenset({SUPERUSER})  # who passes the Django admin's own gate
+SUPERUSERS = ADMIN_SITE
+STAFF = ADMIN_SITE  # the old name of the admin's gate (is_staff alone opens nothing since issue 16)
 SIGNED_IN = frozenset(SUBJECTS) - {ANONYMOUS}
 EVERYONE = frozenset(SUBJECTS)
-STAFF_ROLES = frozenset({RECEPTION, VET, ADMIN})  # the three clinic roles
-ADMINISTRATION = frozenset({ADMIN})
+STAFF_ROLES = frozenset({RECEPTION, VET, ADMIN, SUPERUSER})  # the three clinic roles (and the operator)
+ADMINISTRATION = frozenset({ADMIN, SUPERUSER})
 NOBODY = frozenset()
 
 
@@ -62,7 +68,7 @@ class Door:
         public = any(ANONYMOUS in who for who in self.allowed.values())
         if subject == ANONYMOUS and not public:
             return self.anonymous
-        if self.admin and subject not in STAFF:
+        if self.admin and subject not in ADMIN_SITE:
             return ADMIN_LOGIN
         if method in self.allowed:
             return OK if subject in self.allowed[method] else self.refused
@@ -119,6 +125,20 @@ ACCESS: dict[str, Door] = {
     "tutor_erase": form(ADMINISTRATION, obj=Tutor),
     "photo_set_primary": post(STAFF_ROLES),
     "photo_delete": post(STAFF_ROLES),
+    # everyone's own password (where a reset sends the person until done)
+    "password_change": form(SIGNED_IN),
+    # --- Administração in the app (issue 16): staff accounts and the audit trail --
+    # auth.view_user / add_user / change_user; registry.view_audit_trail. The
+    # reception and the vets keep the short history on a record's page
+    # (registry.view_auditentry) but not the whole trail.
+    "staff_list": get(ADMINISTRATION),
+    "staff_create": form(ADMINISTRATION),
+    "staff_edit": form(ADMINISTRATION, obj=User),
+    "staff_deactivate": form(ADMINISTRATION, obj=User),
+    "staff_reactivate": form(ADMINISTRATION, obj=User),
+    "staff_password": form(ADMINISTRATION, obj=User),
+    "staff_unlock": post(ADMINISTRATION, obj=User),
+    "audit_list": get(ADMINISTRATION),
     # --- JSON API (401 to anonymous) -------------------------------------------
     "photo_presign": post(STAFF_ROLES, anonymous=API_LOGIN, obj=Animal),
     "photo_confirm": post(STAFF_ROLES, anonymous=API_LOGIN, obj=Animal),
@@ -144,21 +164,21 @@ def _site(**kw) -> Door:
 
 
 ACCESS.update({
-    "admin:index": _site(allowed={"GET": STAFF, "POST": STAFF}),
+    "admin:index": _site(allowed={"GET": ADMIN_SITE, "POST": ADMIN_SITE}),
     "admin:login": Door({"GET": EVERYONE, "POST": EVERYONE}),
-    # POST signs a staff member out; a signed-in non-staff user is sent to the
+    # POST signs a superuser out; any other signed-in user is sent to the
     # admin index (a redirect, nothing happens) whatever the method
-    "admin:logout": _site(allowed={"POST": STAFF}, overrides=tuple(
-        (who, how, OK) for who in SIGNED_IN - STAFF for how in ("GET", "POST"))),
-    "admin:password_change": _site(allowed={"GET": STAFF, "POST": STAFF}),
-    "admin:password_change_done": _site(allowed={"GET": STAFF}),
+    "admin:logout": _site(allowed={"POST": ADMIN_SITE}, overrides=tuple(
+        (who, how, OK) for who in SIGNED_IN - ADMIN_SITE for how in ("GET", "POST"))),
+    "admin:password_change": _site(allowed={"GET": ADMIN_SITE, "POST": ADMIN_SITE}),
+    "admin:password_change_done": _site(allowed={"GET": ADMIN_SITE}),
     # no ModelAdmin declares autocomplete_fields: the endpoint refuses everyone
-    "admin:autocomplete": _site(allowed={"GET": NOBODY}, gate=STAFF),
-    "admin:jsi18n": _site(allowed={"GET": STAFF}),
+    "admin:autocomplete": _site(allowed={"GET": NOBODY}, gate=ADMIN_SITE),
+    "admin:jsi18n": _site(allowed={"GET": ADMIN_SITE}),
     # no model has get_absolute_url: "view on site" leads nowhere
     "admin:view_on_site": _site(allowed={"GET": NOBODY, "POST": NOBODY}, refused=NOT_FOUND),
     # an app's index lists only what the user may see; with nothing, it does not exist
-    "admin:app_list": _site(allowed={"GET": ADMINISTRATION, "POST": ADMINISTRATION}, refused=NOT_FOUND),
+    "admin:app_list": _site(allowed={"GET": SUPERUSERS, "POST": SUPERUSERS}, refused=NOT_FOUND),
     "admin:admin/(?P<url>.*)$": _site(allowed={"GET": NOBODY, "POST": NOBODY}, refused=NOT_FOUND),
 })
 
@@ -178,30 +198,25 @@ def model_admin(app: str, model: str, *, view, add, change, delete, route_prefix
         base + "delete": _admin(allowed={"GET": frozenset(delete), "POST": frozenset(delete)}),
         base + "history": _admin(allowed={"GET": see, "POST": see}),
         # /admin/<app>/<model>/<id>/ only redirects to the change form (which has its own gate)
-        f"admin:admin/{app}/{model}/<path:object_id>/": _admin(allowed={"GET": STAFF, "POST": STAFF}),
+        f"admin:admin/{app}/{model}/<path:object_id>/": _admin(allowed={"GET": ADMIN_SITE, "POST": ADMIN_SITE}),
     })
 
 
-# Who reaches which model in the admin. Only Administração is staff; the
-# reception and the vets work in the app only.
-model_admin("registry", "tutor", view=ADMINISTRATION, add=ADMINISTRATION, change=ADMINISTRATION,
-            delete=ADMINISTRATION)
-model_admin("registry", "animal", view=ADMINISTRATION, add=ADMINISTRATION, change=ADMINISTRATION,
-            delete=ADMINISTRATION)
-model_admin("registry", "photo", view=ADMINISTRATION, add=ADMINISTRATION, change=ADMINISTRATION,
-            delete=ADMINISTRATION)
-# the audit trail is read-only for everyone
-model_admin("registry", "auditentry", view=ADMINISTRATION, add=NOBODY, change=NOBODY, delete=NOBODY)
-# the photo deletion outbox is the app's own bookkeeping: no role reads or edits it
-model_admin("registry", "photodeletion", view=NOBODY, add=NOBODY, change=NOBODY, delete=NOBODY)
-# sign-in attempts (django-axes): Administração reads them and unlocks (deletes an
-# attempt); nobody forges or edits one; the logs are read-only
-model_admin("axes", "accessattempt", view=ADMINISTRATION, add=NOBODY, change=NOBODY, delete=ADMINISTRATION)
-model_admin("axes", "accessfailurelog", view=ADMINISTRATION, add=NOBODY, change=NOBODY, delete=NOBODY)
-model_admin("axes", "accesslog", view=ADMINISTRATION, add=NOBODY, change=NOBODY, delete=NOBODY)
-# users: Administração manages the staff accounts
-model_admin("auth", "user", view=ADMINISTRATION, add=ADMINISTRATION, change=ADMINISTRATION,
-            delete=ADMINISTRATION)
-ACCESS["admin:auth_user_password_change"] = _admin(allowed={"GET": ADMINISTRATION, "POST": ADMINISTRATION})
+# Who reaches which model in the admin: superusers only (the site's gate);
+# Administração manages staff and reads the trail in the app.
+model_admin("registry", "tutor", view=SUPERUSERS, add=SUPERUSERS, change=SUPERUSERS, delete=SUPERUSERS)
+model_admin("registry", "animal", view=SUPERUSERS, add=SUPERUSERS, change=SUPERUSERS, delete=SUPERUSERS)
+model_admin("registry", "photo", view=SUPERUSERS, add=SUPERUSERS, change=SUPERUSERS, delete=SUPERUSERS)
+# the audit trail is read-only for everyone (and append-only in the database)
+model_admin("registry", "auditentry", view=SUPERUSERS, add=NOBODY, change=NOBODY, delete=NOBODY)
+# the photo deletion outbox is the app's own bookkeeping: read-only
+model_admin("registry", "photodeletion", view=SUPERUSERS, add=NOBODY, change=NOBODY, delete=NOBODY)
+# sign-in attempts (django-axes): read and unlocked (an attempt deleted); nobody forges or edits one
+model_admin("axes", "accessattempt", view=SUPERUSERS, add=NOBODY, change=NOBODY, delete=SUPERUSERS)
+model_admin("axes", "accessfailurelog", view=SUPERUSERS, add=NOBODY, change=NOBODY, delete=NOBODY)
+model_admin("axes", "accesslog", view=SUPERUSERS, add=NOBODY, change=NOBODY, delete=NOBODY)
+# users: never deleted (the audit trail refers to them; deactivated instead)
+model_admin("auth", "user", view=SUPERUSERS, add=SUPERUSERS, change=SUPERUSERS, delete=NOBODY)
+ACCESS["admin:auth_user_password_change"] = _admin(allowed={"GET": SUPERUSERS, "POST": SUPERUSERS})
 # groups (the roles) are defined in code (registry/roles.py); nobody edits them in the admin
-model_admin("auth", "group", view=ADMINISTRATION, add=NOBODY, change=NOBODY, delete=NOBODY)
+model_admin("auth", "group", view=SUPERUSERS, add=NOBODY, change=NOBODY, delete=NOBODY)

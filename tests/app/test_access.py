@@ -94,11 +94,12 @@ def test_reception_and_vet_cannot_archive_export_or_admin(request, who, animal):
     assert 'id="export-csv"' not in c.get(reverse("animal_list")).content.decode()
 
 
-def test_administration_can_archive_export_and_use_admin(admin_client_, animal):
+def test_administration_can_archive_and_export_but_not_use_the_django_admin(admin_client_, animal):
+    """The Django admin is for superusers; Administração has the app's own pages."""
     assert admin_client_.get(reverse("animal_export")).status_code == 200
-    assert admin_client_.get("/admin/").status_code == 200
-    assert admin_client_.get("/admin/auth/user/").status_code == 200
-    assert admin_client_.get("/admin/auth/user/add/").status_code == 200
+    for url in ("/admin/", "/admin/auth/user/", "/admin/auth/user/add/"):
+        response = admin_client_.get(url)
+        assert response.status_code == 302 and response["Location"].startswith("/admin/login/"), url
     response = admin_client_.post(reverse("animal_archive", args=[animal.pk]))
     assert response.status_code == 302
     animal.refresh_from_db()

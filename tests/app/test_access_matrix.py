@@ -94,6 +94,7 @@ def world(make_animal, s3_bucket):
         roles.RECEPTION: _user("recepcao", roles.RECEPTION),
         roles.VET: _user("vet", roles.VET),
         roles.ADMIN: _user("gestor", roles.ADMIN, is_staff=True),
+        T.SUPERUSER: User.objects.create_superuser("raiz", password="senha-de-teste-123"),
     }
     animal = make_animal()
     photo = Photo.objects.create(animal=animal, key=f"uploads/{'a' * 32}/thor.jpg", original_name="thor.jpg",

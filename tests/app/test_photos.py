@@ -6,6 +6,7 @@ import json
 import re
 
 import pytest
+from django.test import Client
 from django.urls import reverse
 from django.utils import timezone
 from registry import s3
@@ -507,7 +508,11 @@ def test_fast_presigned_get_fetches_the_object(s3_bucket):
     assert response.status_code == 200 and response.content == b"jpeg-bytes"
 
 
-def test_the_admin_cannot_make_a_failed_photo_primary(admin_client_, reception_client, animal, s3_bucket):
+def test_the_admin_cannot_make_a_failed_photo_primary(reception_client, animal, s3_bucket):
+    from django.contrib.auth.models import User
+
+    admin_client_ = Client()  # the Django admin is for superusers only
+    admin_client_.force_login(User.objects.create_superuser("raiz", password="senha-de-teste-123"))
     broken = add_photo(reception_client, animal, s3_bucket, "corrupt")
     url = reverse("admin:registry_photo_change", args=[broken.pk])
     page = admin_client_.get(url)

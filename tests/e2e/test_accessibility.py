@@ -49,6 +49,9 @@ def test_no_serious_violation_on_any_page(local_stack, browser, size):
             "new tutor": "/tutores/novo/", "tutor picker": "/animais/novo/?q=silva",
             # LGPD (issue 16): the data subject's report and the anonymisation's confirmation
             "data report": tutor_url + "dados/", "erase confirmation": tutor_url + "anonimizar/",
+            "staff list": "/administracao/equipe/", "new staff": "/administracao/equipe/nova/",
+            "audit trail": "/administracao/auditoria/", "audit trail, errors": "/administracao/auditoria/?de=x",
+            "own password": "/conta/senha/",
         }
         for name, path in pages.items():
             page.goto(base + path)

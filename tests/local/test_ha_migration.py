@@ -155,6 +155,20 @@ def test_copy_to_postgres_copies_everything_and_verifies(seeded):
         _manage(ha_env, "copy_to_postgres", "--sqlite", str(db), "--replace")
         _manage(ha_env, "copy_to_postgres", "--sqlite", str(db), "--verify-only")
         _assert_search_index_complete(url, db)
+        # The audit trail stays append-only after a copy (the guard is lifted only for the flush).
+        with psycopg.connect(url, autocommit=True) as pg:
+            for sql in ("UPDATE registry_auditentry SET new_value = 'x'", "DELETE FROM registry_auditentry",
+                        "TRUNCATE registry_auditentry"):
+                with pytest.raises(psycopg.errors.IntegrityConstraintViolation, match="append-only"):
+                    pg.execute(sql)
+            # once the ha database has served the clinic (a newer entry), --replace would erase its trail
+            pg.execute("INSERT INTO registry_auditentry (object_type, object_id, action, field, old_value, "
+                       "new_value, username, timestamp, redacted) VALUES ('user', 0, 'login', '', '', '', "
+                       "'depois', now() + interval '1 minute', false)")
+        again = _manage(ha_env, "copy_to_postgres", "--sqlite", str(db), "--replace", check=False)
+        assert again.returncode != 0 and "newer than the SQLite copy" in again.stderr
+        with psycopg.connect(url) as pg:
+            assert pg.execute("SELECT COUNT(*) FROM registry_auditentry WHERE username = 'depois'").fetchone()[0] == 1
 
 
 def test_copy_refuses_a_sqlite_behind_the_release_and_a_non_postgres_target(seeded, tmp_path):

@@ -40,7 +40,7 @@ from django.core.management.color import no_style
 from django.db import connections, models, transaction
 from django.db.migrations.executor import MigrationExecutor
 
-from registry import search_index
+from registry import audit_guard, search_index
 
 SOURCE = "sqlite_source"
 TARGET = "default"
@@ -146,6 +146,12 @@ class Command(BaseCommand):
         call_command("migrate_locked", verbosity=0)
         with transaction.atomic(using=SOURCE), transaction.atomic(using=TARGET):
             self._refuse_clinic_data(models_, options["replace"])
+            # The audit trail is append-only (registry.audit_guard): its triggers refuse
+            # the flush (TRUNCATE). The copy replaces the whole database with the
+            # single instance's, trail included, so the guard is lifted for the flush
+            # and put back before the copy commits (PostgreSQL DDL is transactional:
+            # a failure anywhere leaves the guard as it was).
+            audit_guard.drop(target)
             with target.cursor() as cursor:
                 tables = [m._meta.db_table for m in models_]
                 for sql in target.ops.sql_flush(no_style(), tables, reset_sequences=False, allow_cascade=True):
@@ -154,6 +160,7 @@ class Command(BaseCommand):
                     self._copy(model, cursor)
                 for sql in target.ops.sequence_reset_sql(no_style(), models_):
                     cursor.execute(sql)
+            audit_guard.create(target)
             # The search index (registry.search_index) is not a model: its rows are
             # written by triggers, which saw animals before their tutors (tables are
             # copied in label order) and, with --replace, stale documents survive the
@@ -173,6 +180,20 @@ class Command(BaseCommand):
             raise CommandError(
                 f"the PostgreSQL database already holds clinic data ({', '.join(busy[:5])}): nothing was "
                 "changed; give --replace to overwrite it with the SQLite copy"
+            )
+        # --replace redoes a copy; it never erases audit entries the SQLite file
+        # does not have (a PostgreSQL database that has already served the clinic).
+        from registry.models import AuditEntry
+
+        def newest(alias):
+            return AuditEntry.objects.using(alias).order_by("-timestamp").values_list("timestamp", flat=True).first()
+
+        theirs, ours = newest(TARGET), newest(SOURCE)
+        if theirs is not None and (ours is None or theirs > ours):
+            raise CommandError(
+                "the PostgreSQL audit trail has entries newer than the SQLite copy's (the ha database has "
+                "served the clinic since): nothing was changed; the trail is append-only and --replace would "
+                "erase them"
             )
 
     def _copy(self, model, cursor) -> None:
