@@ -10,10 +10,11 @@ from django import forms
 from django.core.exceptions import ValidationError
 from django.utils import timezone
 
+from . import display
 from . import validators as v
 from .models import Animal, Tutor
 
-DATE_FORMAT = "%d/%m/%Y"
+DATE_FORMAT = display.DATE_FORMAT
 
 
 class BRDateInput(forms.DateInput):
