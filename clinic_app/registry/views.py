@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import csv
 import logging
 import uuid
 from urllib.parse import urlencode
@@ -18,11 +17,10 @@ from django.http import HttpResponse, JsonResponse, StreamingHttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
 from django.template.loader import render_to_string
 from django.urls import reverse
-from django.utils import timezone
 from django.views.decorators.cache import never_cache
 from django.views.decorators.http import require_GET, require_POST
 
-from . import audit, duplicates, editing, outbox, photos, printing, s3, search
+from . import audit, duplicates, editing, export, outbox, photos, printing, s3, search
 from .forms import (
     AnimalForm,
     AnimalSearchForm,
@@ -30,7 +28,7 @@ from .forms import (
     TutorSearchForm,
 )
 from .models import Animal, AuditEntry, Photo, PhotoDeletion, Tutor
-from .validators import format_cpf, format_phone, normalise_cpf
+from .validators import normalise_cpf
 
 log = logging.getLogger(__name__)
 
@@ -129,22 +127,10 @@ def animal_list(request):
     })
 
 
-def _csv_safe(value) -> str:
-    """Neutralise spreadsheet formula injection."""
-    text = "" if value is None else str(value)
-    if text[:1] in ("=", "+", "-", "@", "\t", "\r"):
-        return "'" + text
-    return text
-
-
-class _Echo:
-    def write(self, value):
-        return value
-
-
 @perm("export_animal")
 @require_GET
 def animal_export(request):
+    """The list's current filter as a CSV (columns and spreadsheet rules: registry.export)."""
     form, params = _search_params(request)
     if form.is_bound and not form.is_valid():
         # never fall back to the whole register on a filter we did not understand
@@ -153,35 +139,10 @@ def animal_export(request):
             "errors": [f"{form.fields[f].label}: {' '.join(e)}" if f in form.fields else " ".join(e)
                        for f, e in form.errors.items()],
         }, status=400)
-    header = ["ID", "Nome", "Espécie", "Raça", "Sexo", "Castrado", "Data de nascimento", "Nascimento estimado",
-              "Pelagem/marcas", "Microchip", "Peso (kg)", "Ativo", "Óbito", "Data do óbito", "Tutor",
-              "CPF do tutor", "Telefone", "Outro telefone", "E-mail", "Cidade", "UF", "Cadastrado em"]
-    species = dict(Animal.Species.choices)
-    sexes = dict(Animal.Sex.choices)
-    tz = timezone.get_current_timezone()
-
-    def yes(b):
-        return "Sim" if b else "Não"
-
-    def rows():
-        yield "\ufeff"  # BOM so spreadsheet software reads UTF-8
-        writer = csv.writer(_Echo(), delimiter=";")
-        yield writer.writerow(header)
-        for a in search.export_animals(params["q"], params["species"], params["active"]):
-            t = a.tutor
-            yield writer.writerow([_csv_safe(x) for x in [
-                a.pk, a.name, species.get(a.species, a.species), a.breed, sexes.get(a.sex, a.sex), yes(a.neutered),
-                a.birth_date.strftime("%d/%m/%Y") if a.birth_date else "", yes(a.birth_date_estimated),
-                a.coat, a.microchip or "", str(a.weight_kg).replace(".", ",") if a.weight_kg is not None else "",
-                yes(a.is_active), yes(a.deceased), a.deceased_on.strftime("%d/%m/%Y") if a.deceased_on else "",
-                t.name, format_cpf(t.cpf) if t.cpf else "", format_phone(t.phone), format_phone(t.phone_secondary),
-                t.email, t.city, t.uf, a.created_at.astimezone(tz).strftime("%d/%m/%Y %H:%M"),
-            ]])
-
+    animals = search.export_animals(params["q"], params["species"], params["active"])
     log.info("animal export by user id %s", request.user.pk)
-    filename = f"animais-{timezone.localdate().strftime('%Y%m%d')}.csv"
-    response = StreamingHttpResponse(rows(), content_type="text/csv; charset=utf-8")
-    response["Content-Disposition"] = f'attachment; filename="{filename}"'
+    response = StreamingHttpResponse(export.rows(animals), content_type="text/csv; charset=utf-8")
+    response["Content-Disposition"] = f'attachment; filename="{export.filename()}"'
     response["Cache-Control"] = "no-store"
     return response
 
