@@ -3,9 +3,11 @@
 from __future__ import annotations
 
 import logging
+from dataclasses import asdict, dataclass, fields
 from datetime import timedelta
 
 from django.conf import settings
+from django.core import signing
 from django.core.cache import cache
 from django.db import IntegrityError, transaction
 from django.utils import timezone
@@ -179,6 +181,42 @@ def status_payload(photo: Photo) -> dict:
         data["status"] = "failed"
         data["error"] = s3.error_message("timeout")
     return data
+
+
+@dataclass(frozen=True)
+class UploadTicket:
+    """What the presign step hands the browser, signed, and the confirm step
+    trusts: which photo, at which key, for which animal and user, under what
+    name. The signed payload carries these field names as they are (readable
+    in a log or a debugger; a renamed field invalidates old tickets loudly)."""
+
+    photo_id: str
+    key: str
+    animal_id: int
+    user_id: int
+    original_name: str
+
+    SALT = "registry.photo-upload"
+
+    def sign(self) -> str:
+        return signing.dumps(asdict(self), salt=self.SALT)
+
+    @classmethod
+    def open(cls, token: str | None, max_age: float) -> UploadTicket | None:
+        """The ticket, or None when the token is forged, expired or not one."""
+        try:
+            data = signing.loads(token or "", salt=cls.SALT, max_age=max_age)
+        except signing.BadSignature:
+            return None
+        names = [f.name for f in fields(cls)]
+        if not isinstance(data, dict) or sorted(data) != sorted(names):
+            return None
+        ticket = cls(**data)
+        if not (isinstance(ticket.animal_id, int) and isinstance(ticket.user_id, int)
+                and contract.is_photo_id(ticket.photo_id) and isinstance(ticket.original_name, str)
+                and isinstance(ticket.key, str)):
+            return None
+        return ticket
 
 
 class UploadRefused(Exception):

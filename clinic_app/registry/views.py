@@ -10,7 +10,6 @@ from django.conf import settings
 from django.contrib import messages
 from django.contrib.auth import views as auth_views
 from django.contrib.auth.decorators import login_not_required, permission_required
-from django.core import signing
 from django.core.paginator import Paginator
 from django.db import connection, transaction
 from django.http import HttpResponse, JsonResponse, StreamingHttpResponse
@@ -35,7 +34,6 @@ log = logging.getLogger(__name__)
 ANIMAL_FORM_FIELDS = list(AnimalForm.Meta.fields)
 ANIMAL_AUDITED = [*ANIMAL_FORM_FIELDS, "is_active"]
 TUTOR_AUDITED = list(TutorForm.Meta.fields)
-UPLOAD_SALT = "registry.photo-upload"
 
 
 def perm(codename: str):
@@ -413,8 +411,8 @@ def photo_presign(request, pk: int):
     except Exception:
         log.exception("presign failed")
         return _json_error("Armazenamento de fotos indisponível. Tente novamente em instantes.", 503)
-    token = signing.dumps({"p": photo_id, "k": key, "a": animal.pk, "u": request.user.pk,
-                           "n": filename[:255] or "foto"}, salt=UPLOAD_SALT)
+    token = photos.UploadTicket(photo_id=photo_id, key=key, animal_id=animal.pk, user_id=request.user.pk,
+                                original_name=filename[:255] or "foto").sign()
     return JsonResponse({"photo_id": photo_id, "key": key, "url": post["url"], "fields": post["fields"],
                          "token": token, "expires_in": settings.PHOTO_UPLOAD_EXPIRES})
 
@@ -423,16 +421,14 @@ def photo_presign(request, pk: int):
 @require_POST
 def photo_confirm(request, pk: int):
     animal = get_object_or_404(Animal, pk=pk)
-    try:
-        data = signing.loads(request.POST.get("token") or "", salt=UPLOAD_SALT,
-                             max_age=settings.PHOTO_UPLOAD_EXPIRES + 600)
-    except signing.BadSignature:
+    ticket = photos.UploadTicket.open(request.POST.get("token"), max_age=settings.PHOTO_UPLOAD_EXPIRES + 600)
+    if ticket is None:
         return _json_error("Envio expirado ou inválido. Tente enviar a foto de novo.")
-    if data.get("a") != animal.pk or data.get("u") != request.user.pk:
+    if ticket.animal_id != animal.pk or ticket.user_id != request.user.pk:
         return _json_error("Envio inválido para este animal.", 403)
     try:
-        photo, created = photos.confirm_upload(animal=animal, photo_id=data["p"], key=data["k"],
-                                               original_name=data["n"], user=request.user)
+        photo, created = photos.confirm_upload(animal=animal, photo_id=ticket.photo_id, key=ticket.key,
+                                               original_name=ticket.original_name, user=request.user)
     except photos.UploadRefused as exc:
         return _json_error(exc.message, exc.status)
     except Exception:
