@@ -31,7 +31,7 @@ from registry import roles
 from registry.models import Animal, AuditEntry, Photo, PhotoDeletion, Tutor
 
 from tests.app import access_table as T
-from tests.app.conftest import BUCKET
+from tests.app.factories import BUCKET
 
 pytestmark = pytest.mark.django_db
 

@@ -7,7 +7,7 @@ import pytest
 from django.urls import reverse
 from registry.models import Animal, AuditEntry, Photo, Tutor
 
-from .conftest import make_cpf, token_for
+from .factories import make_cpf, token_for
 
 pytestmark = pytest.mark.django_db
 

@@ -11,7 +11,7 @@ from django.utils import timezone
 from registry import s3
 from registry.models import AuditEntry, Photo
 
-from .conftest import BUCKET
+from .factories import BUCKET
 
 pytestmark = pytest.mark.django_db
 MB = 1024 * 1024

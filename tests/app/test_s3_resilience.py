@@ -16,7 +16,7 @@ from registry.models import AuditEntry, Photo, PhotoDeletion
 
 from local.ports import free_port
 
-from .conftest import BUCKET
+from .factories import BUCKET
 from .test_photos import confirm, ok_manifest, presign, put_manifest, upload
 
 pytestmark = pytest.mark.django_db

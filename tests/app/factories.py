@@ -1,0 +1,69 @@
+"""Test data for the app tests: plain functions the tests import.
+
+Valid identifiers (CPF with check digits, ISO microchips), tutors, animals,
+users in a role, the edit token of a freshly opened edit page, and the test
+bucket's name. tests/app/conftest.py wraps some of them as fixtures
+(``make_tutor``, ``make_animal``, ``reception_user``, ...); everything else
+about test data lives here.
+"""
+
+from __future__ import annotations
+
+import itertools
+
+from django.contrib.auth.models import Group, User
+from registry.models import Animal, Tutor
+from registry.validators import cpf_check_digits
+
+BUCKET = "test-clinic-photos"
+PASSWORD = "senha-de-teste-123"
+_counter = itertools.count(1)
+
+
+def make_cpf(n: int | None = None) -> str:
+    """A valid CPF, different on every call (or the n-th one)."""
+    base = f"{(n if n is not None else next(_counter)) + 100000000:09d}"[-9:]
+    return base + cpf_check_digits(base)
+
+
+def make_chip(n: int | None = None) -> str:
+    """A valid ISO 11784 microchip (Brazil, 076), different on every call."""
+    return f"076{(n if n is not None else next(_counter)):012d}"
+
+
+def create_tutor(**kw) -> Tutor:
+    defaults = {"name": "Maria da Silva", "cpf": make_cpf(), "phone": "11987654321"}
+    return Tutor.objects.create(**{**defaults, **kw})
+
+
+def create_animal(**kw) -> Animal:
+    if "tutor" not in kw:
+        kw["tutor"] = create_tutor()
+    defaults = {"name": "Thor", "species": Animal.Species.DOG, "sex": Animal.Sex.MALE}
+    return Animal.objects.create(**{**defaults, **kw})
+
+
+def create_user(username: str, group: str | None, **extra) -> User:
+    """A user with the test password, in ``group`` (a registry.roles name) if given."""
+    user = User.objects.create_user(username=username, password=PASSWORD, **extra)
+    if group:
+        user.groups.add(Group.objects.get(name=group))
+    return user
+
+
+def client_for(user):
+    """A Django test client signed in as ``user``."""
+    from django.test import Client
+
+    client = Client()
+    client.force_login(user)
+    return client
+
+
+def token_for(obj) -> str:
+    """The edit token a freshly opened edit page of ``obj`` carries (optimistic locking)."""
+    from registry import editing
+    from registry.views import ANIMAL_FORM_FIELDS, TUTOR_AUDITED
+
+    obj = type(obj).objects.get(pk=obj.pk)
+    return editing.edit_token(obj, ANIMAL_FORM_FIELDS if isinstance(obj, Animal) else TUTOR_AUDITED)
