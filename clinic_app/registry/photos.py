@@ -27,6 +27,27 @@ VIEW_SET = tuple(r for r in contract.RENDITIONS if not r.square)
 THUMB_SIZES = "(max-width: 479px) 50vw, (max-width: 760px) 33vw, 200px"
 
 
+# What a phone or desktop may hand over without a type (HEIC and AVIF often):
+# the file name's extension -> the type the presigned POST is asked for. The
+# processor never trusts either; it identifies the format by content.
+NAME_TYPES = {"jpg": "image/jpeg", "jpeg": "image/jpeg", "png": "image/png", "webp": "image/webp",
+              "gif": "image/gif", "heic": "image/heic", "heif": "image/heif", "avif": "image/avif"}
+# The file picker's accept attribute: any image, and the extensions a system
+# may not map to an image type.
+UPLOAD_ACCEPT = ",".join(["image/*", *(f".{ext}" for ext in NAME_TYPES)])
+
+
+def upload_config() -> dict:
+    """What photos.js checks before sending anything, from the contract (the
+    page embeds it with json_script; the script restates none of it)."""
+    return {
+        "max_bytes": settings.PHOTO_MAX_BYTES,
+        "types": NAME_TYPES,
+        "messages": {"format": s3.error_message(contract.UNSUPPORTED), "big": s3.TOO_BIG_TEXT,
+                     "empty": s3.EMPTY_TEXT},
+    }
+
+
 def rendition_url(photo: Photo, name: str) -> str | None:
     """Short-lived presigned GET for a rendition; cached for half its life so a
     page reload reuses the URL (and the browser its cached image)."""

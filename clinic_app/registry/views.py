@@ -223,7 +223,7 @@ def animal_detail(request, pk: int):
     return render(request, "registry/animal_detail.html", {
         "animal": animal, "gallery": gallery, "principal": principal, "audit": audit.entries_for(animal),
         "thumb_sizes": photos.THUMB_SIZES,
-        "max_bytes": settings.PHOTO_MAX_BYTES,
+        "upload_config": photos.upload_config(), "upload_accept": photos.UPLOAD_ACCEPT,
     })
 
 
@@ -399,9 +399,9 @@ def photo_presign(request, pk: int):
     except ValueError:
         size = 0
     if not content_type.startswith("image/") or len(content_type) > 100:
-        return _json_error(f"Escolha um arquivo de imagem ({s3.ACCEPTED_TEXT}).")
+        return _json_error(s3.NOT_AN_IMAGE_TEXT)
     if size < 1:
-        return _json_error("O arquivo está vazio.")
+        return _json_error(s3.EMPTY_TEXT)
     if size > settings.PHOTO_MAX_BYTES:
         return _json_error(s3.TOO_BIG_TEXT)
     photo_id = uuid.uuid4().hex
