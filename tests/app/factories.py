@@ -12,6 +12,7 @@ from __future__ import annotations
 import itertools
 
 from django.contrib.auth.models import Group, User
+from registry import photo_contract as contract
 from registry.models import Animal, Tutor
 from registry.validators import cpf_check_digits
 
@@ -58,6 +59,32 @@ def client_for(user):
     client = Client()
     client.force_login(user)
     return client
+
+
+# What a fake processor "made" of a 4000x3000 JPEG: the required renditions only
+# (thumb_hd is optional), at sizes the tests can tell apart in a srcset.
+RENDERED_WIDTHS = {"large": 1600, "medium": 800, "thumb": 240}
+
+
+def ok_manifest(photo_id: str, source_key: str, size: int, *, suffix: str = "jpg",
+                processor_version: str = "1.0.0") -> contract.Manifest:
+    """A processed photo's manifest, built (and so validated) by the contract."""
+    return contract.Manifest(
+        photo_id=photo_id, status=contract.STATUS_OK,
+        source=contract.Source(key=source_key, bytes=size, format="JPEG", width=4000, height=3000),
+        renditions={name: contract.Rendition(key=f"{contract.processed_prefix(photo_id)}{name}-v2.{suffix}",
+                                             width=w, height=w * 3 // 4, bytes=w * 10)
+                    for name, w in RENDERED_WIDTHS.items()},
+        processed_at="2026-01-01T12:00:00Z", processor_version=processor_version,
+    )
+
+
+def failed_manifest(photo_id: str, source_key: str, code: str) -> contract.Manifest:
+    return contract.Manifest(
+        photo_id=photo_id, status=contract.STATUS_FAILED, source=contract.Source(key=source_key),
+        error=contract.Failure(code=code, message="cannot identify image file"),
+        processed_at="2026-01-01T12:00:00Z", processor_version="1.0.0",
+    )
 
 
 def token_for(obj) -> str:

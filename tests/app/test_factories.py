@@ -28,3 +28,17 @@ def test_conftest_defines_only_fixtures():
     loose = [node.name for node in tree.body if isinstance(node, ast.FunctionDef | ast.ClassDef)
              and not any("fixture" in ast.unparse(d) for d in getattr(node, "decorator_list", []))]
     assert loose == []
+
+
+def test_no_test_hand_builds_a_manifest():
+    """Manifests come from the contract's Manifest (factories.ok_manifest/failed_manifest);
+    a test may spoil one, never write one out as a dict literal."""
+    found = []
+    for path in sorted(Path(__file__).parent.glob("*.py")):
+        for node in ast.walk(ast.parse(path.read_text(encoding="utf-8"))):
+            if isinstance(node, ast.Dict):
+                keys = {k.value for k in node.keys if isinstance(k, ast.Constant)}
+                if {"renditions", "status"} <= keys or "processor_version" in keys or \
+                        {"key", "width", "height", "bytes"} <= keys:
+                    found.append(f"{path.name}:{node.lineno}")
+    assert found == []
