@@ -9,15 +9,12 @@ from __future__ import annotations
 
 import json
 import re
-import sys
-from pathlib import Path
 
 import pytest
 
-sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "processor"))
-import photo_factory as pf  # noqa: E402  (the processor tests' own image maker)
+from tests.processor import photo_factory as pf  # the processor tests' own image maker
 
-from .test_clinic_flow import THUMB_LOADED, shoot, valid_cpf  # noqa: E402
+from .test_clinic_flow import THUMB_LOADED, shoot, valid_cpf
 
 pytestmark = pytest.mark.e2e
 PHONE = {"width": 390, "height": 844}
