@@ -15,7 +15,7 @@ FAKE_CREDENTIALS = {"AWS_ACCESS_KEY_ID": "local", "AWS_SECRET_ACCESS_KEY": "loca
 # Never let a developer's real AWS identity leak into the local run.
 _DROP = ("AWS_PROFILE", "AWS_SESSION_TOKEN", "AWS_SECURITY_TOKEN", "AWS_DEFAULT_PROFILE",
          "AWS_CONFIG_FILE", "AWS_SHARED_CREDENTIALS_FILE", "AWS_ROLE_ARN", "AWS_WEB_IDENTITY_TOKEN_FILE",
-         "DATABASE_URL")
+         E.DATABASE_URL)
 
 
 def base_env(endpoint: str, region: str) -> dict[str, str]:
