@@ -27,7 +27,6 @@ from local.pg import why_unavailable  # noqa: E402
 from tests.local.stack import alive, descendants  # noqa: E402
 
 
-
 class HaRun:
     def __init__(self):
         self.proc = subprocess.Popen([sys.executable, "-m", "local.ha"], cwd=REPO, stdout=subprocess.PIPE,
