@@ -61,24 +61,24 @@ synth: venv
 	@ls -1 cdk.out/*.template.json
 
 diff: venv
-	@$(PY) scripts/diff.py $(STACK)
+	@$(PY) -m scripts.diff $(STACK)
 
 preflight: venv
-	@$(PY) scripts/preflight.py --stack $(STACK) $(foreach c,$(CONTEXT),-c $(c))
+	@$(PY) -m scripts.preflight --stack $(STACK) $(foreach c,$(CONTEXT),-c $(c))
 
 # URL=https://... PASSWORD=... (and INSECURE_HTTP=1 for the local http stack)
 # test any clinic; without them, smoke reads the stack outputs and the secret.
 smoke: venv
-	@$(PY) scripts/smoke.py --stack $(STACK) $(if $(URL),--url $(URL),) $(if $(filter 1,$(INSECURE_HTTP)),--allow-http,)
+	@$(PY) -m scripts.smoke --stack $(STACK) $(if $(URL),--url $(URL),) $(if $(filter 1,$(INSECURE_HTTP)),--allow-http,)
 
 # Each step must pass before the next starts; the failing one says why.
 deploy: venv
 	@echo ">> 1/3 preflight"
-	@$(PY) scripts/preflight.py --stack $(STACK) $(foreach c,$(CONTEXT),-c $(c)) || { echo ">> deploy stopped: preflight failed (fixes above)"; exit 1; }
+	@$(PY) -m scripts.preflight --stack $(STACK) $(foreach c,$(CONTEXT),-c $(c)) || { echo ">> deploy stopped: preflight failed (fixes above)"; exit 1; }
 	@echo ">> 2/3 cdk deploy (the first one takes 25-45 minutes: docs/deploy.md)"
 	@$(CDK) deploy $(STACK) --require-approval broadening $(foreach c,$(CONTEXT),-c $(c)) || { echo ">> deploy stopped: cdk deploy failed (docs/deploy.md, 'Known failures')"; exit 1; }
 	@echo ">> 3/3 smoke test through the public URL"
-	@$(PY) scripts/smoke.py --stack $(STACK) || { echo ">> deploy finished but the smoke test failed (above): the clinic is not working"; exit 1; }
+	@$(PY) -m scripts.smoke --stack $(STACK) || { echo ">> deploy finished but the smoke test failed (above): the clinic is not working"; exit 1; }
 
 lint: venv
 	@$(VENV)/bin/ruff check .
@@ -112,4 +112,4 @@ diagram: venv
 # Refuses a change that replaces the instance, the data volume or another
 # stateful resource; ALLOW_REPLACEMENT=1 once the move is planned (docs/operations.md).
 snapshot: venv
-	@$(PY) scripts/template_snapshot.py --update $(if $(filter 1,$(ALLOW_REPLACEMENT)),--allow-replacement,)
+	@$(PY) -m scripts.template_snapshot --update $(if $(filter 1,$(ALLOW_REPLACEMENT)),--allow-replacement,)

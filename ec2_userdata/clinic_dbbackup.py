@@ -35,6 +35,10 @@ import tempfile
 from datetime import UTC, datetime
 from pathlib import Path
 
+# The app's environment variable names (clinic_app/clinic/envvars.py): this tool
+# runs in the app's venv (/opt/clinic/venv), which has the app's wheel.
+from clinic import envvars as E
+
 DEFAULT_ENV_FILE = "/etc/clinic/clinic.env"
 SERVICE = "clinic-gunicorn.service"
 KEY_PREFIX = "clinic-"
@@ -127,7 +131,7 @@ def work_dir(db: Path) -> Path:
 def s3_client():
     import boto3
 
-    region = os.environ.get("AWS_REGION") or os.environ.get("AWS_DEFAULT_REGION")
+    region = os.environ.get(E.AWS_REGION) or os.environ.get(E.AWS_DEFAULT_REGION)
     return boto3.client("s3", region_name=region)
 
 
@@ -300,20 +304,20 @@ def cmd_snapshot(args) -> int:
 
 # ---------------------------------------------------------------- CLI
 def parser() -> argparse.ArgumentParser:
-    data_dir = os.environ.get("CLINIC_DATA_DIR", "/data")
+    data_dir = os.environ.get(E.DATA_DIR, "/data")
     default_db = str(Path(data_dir) / "db" / "clinic.sqlite3")
-    bucket = os.environ.get("CLINIC_BACKUP_BUCKET") or os.environ.get("CLINIC_PHOTO_BUCKET")
+    bucket = os.environ.get(E.BACKUP_BUCKET) or os.environ.get(E.PHOTO_BUCKET)
     # No default: the stack passes the prefix (photo_contract.BACKUPS_PREFIX) to the
     # installer, which writes it to clinic.env; IAM allows exactly that prefix.
-    prefix = os.environ.get("CLINIC_BACKUP_PREFIX") or None
+    prefix = os.environ.get(E.BACKUP_PREFIX) or None
 
     p = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     p.add_argument("--env-file", default=DEFAULT_ENV_FILE, help=argparse.SUPPRESS)
     sub = p.add_subparsers(dest="command", required=True)
 
     def s3_opts(sp):
-        sp.add_argument("--bucket", default=bucket, required=bucket is None, help="default: $CLINIC_BACKUP_BUCKET")
-        sp.add_argument("--prefix", default=prefix, required=prefix is None, help="default: $CLINIC_BACKUP_PREFIX")
+        sp.add_argument("--bucket", default=bucket, required=bucket is None, help=f"default: ${E.BACKUP_BUCKET}")
+        sp.add_argument("--prefix", default=prefix, required=prefix is None, help=f"default: ${E.BACKUP_PREFIX}")
 
     b = sub.add_parser("backup", help="online backup to S3")
     b.add_argument("--db", default=default_db)

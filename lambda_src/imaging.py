@@ -466,8 +466,21 @@ def process(data: bytes) -> Result:
     made = {"large": large}
     t["large"] = time.perf_counter()
 
-    # every other rendition: from the smallest one made so far that covers it
-    # (a crop of a crop stays centred: every square is centred on the photo).
+    _make_the_others(made, src_w, src_h, base, finish)
+    t["chain"] = time.perf_counter()
+
+    for spec in RENDITIONS:
+        img = made[spec.name]
+        renditions.append(Rendition(spec.name, _encode(img), img.width, img.height))
+    t["encode"] = time.perf_counter()
+
+    return Result(fmt, src_w, src_h, renditions, _timings(t0, t))
+
+
+def _make_the_others(made: dict, src_w: int, src_h: int, base: Image.Image, finish) -> None:
+    """Every rendition after ``large``, into ``made``: each from the smallest one made
+    so far that covers it (a crop of a crop stays centred: every square is centred
+    on the photo)."""
     for spec in RENDITIONS[1:]:
         if spec.square:
             side = square_side(src_w, src_h, spec.box)
@@ -478,20 +491,15 @@ def process(data: bytes) -> Result:
             source = min(whole, key=lambda m: m.width)  # `large` always qualifies
             img = source if source.size == size else _sharpen(_resize(source, size, gap=1.0))
         made[spec.name] = img
-    t["chain"] = time.perf_counter()
 
-    for spec in RENDITIONS:
-        img = made[spec.name]
-        renditions.append(Rendition(spec.name, _encode(img), img.width, img.height))
-    t["encode"] = time.perf_counter()
 
+def _timings(t0: float, t: dict) -> dict:
+    """Milliseconds per phase (and in all) from the perf_counter marks."""
     marks = ["start", "open", "decode", "large", "chain", "encode"]
     stamps = [t0] + [t[k] for k in marks[1:]]
-    timings = {
-        marks[i]: round((stamps[i] - stamps[i - 1]) * 1000, 2) for i in range(1, len(marks))
-    }
+    timings = {marks[i]: round((stamps[i] - stamps[i - 1]) * 1000, 2) for i in range(1, len(marks))}
     timings["total"] = round((stamps[-1] - t0) * 1000, 2)
-    return Result(fmt, src_w, src_h, renditions, timings)
+    return timings
 
 
 def _sharpen(im: Image.Image) -> Image.Image:

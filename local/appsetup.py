@@ -16,7 +16,9 @@ def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser()
     parser.add_argument("--seed", type=int, default=0, metavar="N")
     args = parser.parse_args(argv)
-    os.environ.setdefault("DJANGO_SETTINGS_MODULE", "clinic.settings")
+    from clinic import envvars
+
+    os.environ.setdefault(envvars.SETTINGS_MODULE, "clinic.settings")
     import django
     from django.core.management import call_command
 

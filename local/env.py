@@ -10,11 +10,12 @@ from local.state import State
 
 REPO = Path(__file__).resolve().parent.parent
 APP_DIR = REPO / "clinic_app"
+LAMBDA_SRC = REPO / "lambda_src"
 FAKE_CREDENTIALS = {"AWS_ACCESS_KEY_ID": "local", "AWS_SECRET_ACCESS_KEY": "local"}
 # Never let a developer's real AWS identity leak into the local run.
 _DROP = ("AWS_PROFILE", "AWS_SESSION_TOKEN", "AWS_SECURITY_TOKEN", "AWS_DEFAULT_PROFILE",
          "AWS_CONFIG_FILE", "AWS_SHARED_CREDENTIALS_FILE", "AWS_ROLE_ARN", "AWS_WEB_IDENTITY_TOKEN_FILE",
-         "DATABASE_URL")
+         E.DATABASE_URL)
 
 
 def base_env(endpoint: str, region: str) -> dict[str, str]:
@@ -58,5 +59,7 @@ def app_env(base: dict[str, str], state: State, *, origins: list[str], bucket: s
 def worker_env(base: dict[str, str]) -> dict[str, str]:
     """What the deployed function has (stacks/photo_processor.py) plus the endpoint."""
     env = dict(base)
-    env.update({"LOG_LEVEL": "INFO"})
+    # Lambda's runtime puts the asset root (lambda_src) on the path: so does the worker's.
+    env.update({"LOG_LEVEL": "INFO",
+                "PYTHONPATH": os.pathsep.join([base.get("PYTHONPATH", ""), str(LAMBDA_SRC)]).lstrip(os.pathsep)})
     return env

@@ -27,6 +27,7 @@ import time
 from contextlib import ExitStack
 from pathlib import Path
 
+from clinic_app.clinic import envvars as E
 from local import bucket as bucket_setup
 from local.env import APP_DIR, REPO, app_env, base_env, worker_env
 from local.pg import PostgresUnavailable, throwaway_postgres
@@ -92,6 +93,24 @@ def nginx_binary() -> str:
     return found
 
 
+def _start_apps(args, host: str, env: dict, children: dict, logs: Path) -> list[int]:
+    """One gunicorn per name in APPS on a free port each; returns the ports once all answer /healthz."""
+    py = sys.executable
+    app_ports = []
+    for name in APPS:
+        app_port = free_port()
+        app_ports.append(app_port)
+        gunicorn = [py, "-m", "gunicorn", "--chdir", str(APP_DIR), "--bind", f"{host}:{app_port}",
+                    "--workers", str(args.workers), "--graceful-timeout", "5", "--access-logfile", "-",
+                    "clinic.wsgi:application"]
+        children[f"app-{name}"] = Child(f"app-{name}", gunicorn, env=env, cwd=APP_DIR, log_path=logs / f"app-{name}.log")
+    for name, app_port in zip(APPS, app_ports, strict=True):
+        app = children[f"app-{name}"]
+        if not wait_http_ok(f"http://{host}:{app_port}/healthz", 60, app):
+            raise StartupFailed(f"app {name} did not start:\n{app.log_tail()}")
+    return app_ports
+
+
 def start(args, root: Path, children: dict, stack: ExitStack) -> str:
     host = args.host
     port = args.port or free_port()
@@ -110,7 +129,7 @@ def start(args, root: Path, children: dict, stack: ExitStack) -> str:
     password = state.admin_password()  # written now: the setup reads the file
     base = base_env(endpoint, bucket_setup.REGION)
     env = app_env(base, state, origins=[url], bucket=bucket_setup.BUCKET)
-    env["DATABASE_URL"] = database_url
+    env[E.DATABASE_URL] = database_url
     py = sys.executable
 
     children["s3"] = s3 = Child("s3", [py, "-m", "moto.server", "-H", host, "-p", str(s3_port)],
@@ -131,18 +150,7 @@ def start(args, root: Path, children: dict, stack: ExitStack) -> str:
     if setup.stop() != 0:
         raise StartupFailed(f"preparing the app failed:\n{setup.log_tail()}")
 
-    app_ports = []
-    for name in APPS:
-        app_port = free_port()
-        app_ports.append(app_port)
-        gunicorn = [py, "-m", "gunicorn", "--chdir", str(APP_DIR), "--bind", f"{host}:{app_port}",
-                    "--workers", str(args.workers), "--graceful-timeout", "5", "--access-logfile", "-",
-                    "clinic.wsgi:application"]
-        children[f"app-{name}"] = Child(f"app-{name}", gunicorn, env=env, cwd=APP_DIR, log_path=logs / f"app-{name}.log")
-    for name, app_port in zip(APPS, app_ports, strict=True):
-        app = children[f"app-{name}"]
-        if not wait_http_ok(f"http://{host}:{app_port}/healthz", 60, app):
-            raise StartupFailed(f"app {name} did not start:\n{app.log_tail()}")
+    app_ports = _start_apps(args, host, env, children, logs)
     conf = root / "nginx.conf"
     conf.write_text(nginx_conf(root, host, port, app_ports))
     children["nginx"] = nginx = Child("nginx", [nginx_binary(), "-p", str(root), "-e", str(logs / "nginx-error.log"),

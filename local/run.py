@@ -102,6 +102,14 @@ def wait_http_ok(url: str, timeout: float, child: Child) -> bool:
     return False
 
 
+def _finish_setup(setup) -> None:
+    """Wait for the app's one-off setup (migrate, first admin, seed); its failure stops the start."""
+    while setup.alive():
+        time.sleep(0.1)
+    if setup.stop() != 0:
+        raise StartupFailed(f"preparing the app failed; see {show(setup.log_path)}:\n{setup.log_tail()}")
+
+
 def start(args, state: State, children: dict, mirror_box: list, repaired=(set(), set()), registry=None) -> str:
     host = args.host
     endpoint = f"http://{host}:{args.s3_port}"
@@ -142,12 +150,7 @@ def start(args, state: State, children: dict, mirror_box: list, repaired=(set(),
     thread.start()
     mirror_box.append(thread)
 
-    setup = children.pop("setup")
-    while setup.alive():
-        time.sleep(0.1)
-    if setup.stop() != 0:
-        raise StartupFailed(f"preparing the app failed; see {show(setup.log_path)}:\n{setup.log_tail()}")
-
+    _finish_setup(children.pop("setup"))
     gunicorn = [py, "-m", "gunicorn", "--chdir", str(APP_DIR), "--bind", f"{host}:{args.app_port}",
                 "--workers", str(args.workers), "--graceful-timeout", "5", "--access-logfile", "-",
                 "clinic.wsgi:application"]

@@ -24,16 +24,15 @@ from types import SimpleNamespace
 from lambda_src import s3_event
 
 REPO = Path(__file__).resolve().parent.parent
-LAMBDA_SRC = REPO / "lambda_src"
 RETRY_DELAY_SECONDS = 5  # Lambda waits minutes between async retries; the local run need not
 
 log = logging.getLogger("local.worker")
 
 
 def load_handler():
-    """The deployed module itself (it imports its siblings as top-level modules, as in Lambda)."""
-    if str(LAMBDA_SRC) not in sys.path:
-        sys.path.insert(0, str(LAMBDA_SRC))
+    """The deployed module itself. It imports its siblings as top-level modules, as in
+    Lambda, whose runtime has the asset root on the path: local/env.py worker_env puts
+    lambda_src on the worker's PYTHONPATH the same way (pytest.ini does for tests)."""
     import handler
 
     return handler.handler

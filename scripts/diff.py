@@ -10,7 +10,7 @@ from __future__ import annotations
 import subprocess
 import sys
 
-import template_snapshot
+from scripts import template_snapshot
 
 
 def have_credentials() -> bool:

@@ -23,7 +23,6 @@ from dataclasses import dataclass
 from pathlib import Path
 
 REPO = Path(__file__).resolve().parent.parent
-sys.path.insert(0, str(REPO))
 
 BOOTSTRAP_QUALIFIER = "hnb659fds"
 # The CDK CLI refuses templates whose assets need a newer bootstrap stack; the

@@ -29,8 +29,7 @@ from urllib.parse import urljoin, urlparse
 
 import requests
 
-sys.path.insert(0, str(__import__("pathlib").Path(__file__).resolve().parent.parent))
-from stacks.photo_storage import PROCESSED_PREFIX  # noqa: E402  - the one definition of the prefix
+from lambda_src.photo_contract import PROCESSED_PREFIX  # the one definition of the prefix
 
 TIMEOUT = 20
 # What every page must carry (clinic_app/clinic/settings.py and middleware.py).

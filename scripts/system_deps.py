@@ -25,6 +25,7 @@ NEEDED = {
     "dot": ("graphviz", "the architecture diagram"),
     "curl": ("curl", "the installer's health check"),
     "runuser": ("util-linux", "PostgreSQL test cluster runs as the postgres user"),
+    "soffice": ("libreoffice-calc-nogui", "the CSV export is opened in LibreOffice Calc (pt-BR) and read back"),
 }
 # Debian keeps PostgreSQL's server binaries off PATH.
 POSTGRES_GLOB = "/usr/lib/postgresql/*/bin/pg_ctl"

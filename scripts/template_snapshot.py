@@ -74,8 +74,7 @@ def render(template: dict) -> str:
 
 
 def synth_templates(outdir: Path) -> dict[str, dict]:
-    sys.path.insert(0, str(REPO))
-    from app import build_app
+    from app import build_app  # run as `python -m scripts.template_snapshot` from the repo root
 
     base = json.loads((REPO / "cdk.json").read_text())["context"]
     templates = {}

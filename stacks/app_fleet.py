@@ -59,8 +59,18 @@ class AppFleet(Construct):
         config: ClinicConfig,
     ) -> None:
         super().__init__(scope, construct_id)
-        vpc = network.vpc
+        self._access(network, database)
+        self._identity(config, storage, database)
+        self._fleet(config, network, database)
+        self._load_balancer(network)
+        self._acknowledge_findings()
+        # Whole when built: the release and its bootstrap need nothing from the front door.
+        self._install_app(storage=storage, database=database, allowed_hosts=allowed_hosts,
+                          csrf_origins=csrf_origins)
 
+    # ------------------------------------------------------------------ pieces
+    def _access(self, network: Network, database: HaDatabase) -> None:
+        vpc = network.vpc
         # ---- who talks to whom: CloudFront -> ALB -> instances -> database
         self.alb_security_group = ec2.SecurityGroup(
             self,
@@ -86,6 +96,7 @@ class AppFleet(Construct):
         # ALB) is added by listener.add_targets below, as separate rule resources.
         database.allow_from(self.security_group)
 
+    def _identity(self, config: ClinicConfig, storage: PhotoStorage, database: HaDatabase) -> None:
         # ---- identity and secrets
         self.role = iam.Role(
             self,
@@ -106,28 +117,11 @@ class AppFleet(Construct):
         )
         self._grant(storage, database)
 
+    def _fleet(self, config: ClinicConfig, network: Network, database: HaDatabase) -> None:
+        vpc = network.vpc
         # ---- the fleet
         self.user_data = ec2.UserData.for_linux()
-        launch_template = ec2.LaunchTemplate(
-            self,
-            "LaunchTemplate",
-            machine_image=ec2.MachineImage.resolve_ssm_parameter_at_launch(AL2023_ARM64_AMI),
-            instance_type=ec2.InstanceType(config.instance_type),
-            security_group=self.security_group,
-            role=self.role,
-            user_data=self.user_data,
-            require_imdsv2=True,
-            http_put_response_hop_limit=1,
-            detailed_monitoring=True,
-            block_devices=[
-                ec2.BlockDevice(
-                    device_name="/dev/xvda",
-                    volume=ec2.BlockDeviceVolume.ebs(
-                        16, encrypted=True, volume_type=ec2.EbsDeviceVolumeType.GP3, delete_on_termination=True
-                    ),
-                )
-            ],
-        )
+        launch_template = self._launch_template(config)
         self.group = autoscaling.AutoScalingGroup(
             self,
             "Group",
@@ -168,6 +162,30 @@ class AppFleet(Construct):
         self.group.node.add_dependency(database.instance)
         self.logical_id = Stack.of(self).resolve(Stack.of(self).get_logical_id(cfn_group))
 
+    def _launch_template(self, config: ClinicConfig) -> ec2.LaunchTemplate:
+        return ec2.LaunchTemplate(
+            self,
+            "LaunchTemplate",
+            machine_image=ec2.MachineImage.resolve_ssm_parameter_at_launch(AL2023_ARM64_AMI),
+            instance_type=ec2.InstanceType(config.instance_type),
+            security_group=self.security_group,
+            role=self.role,
+            user_data=self.user_data,
+            require_imdsv2=True,
+            http_put_response_hop_limit=1,
+            detailed_monitoring=True,
+            block_devices=[
+                ec2.BlockDevice(
+                    device_name="/dev/xvda",
+                    volume=ec2.BlockDeviceVolume.ebs(
+                        16, encrypted=True, volume_type=ec2.EbsDeviceVolumeType.GP3, delete_on_termination=True
+                    ),
+                )
+            ],
+        )
+
+    def _load_balancer(self, network: Network) -> None:
+        vpc = network.vpc
         # ---- the internal load balancer CloudFront's VPC origin points at
         self.load_balancer = elbv2.ApplicationLoadBalancer(
             self,
@@ -186,7 +204,7 @@ class AppFleet(Construct):
             xff_header_processing_mode=elbv2.XffHeaderProcessingMode.PRESERVE,
         )
         listener = self.load_balancer.add_listener("Http", port=APP_PORT, protocol=elbv2.ApplicationProtocol.HTTP, open=False)
-        self.target_group = listener.add_targets(
+        listener.add_targets(
             "App",
             port=APP_PORT,
             protocol=elbv2.ApplicationProtocol.HTTP,
@@ -201,10 +219,6 @@ class AppFleet(Construct):
                 unhealthy_threshold_count=2,
             ),
         )
-        self._acknowledge_findings()
-        # Whole when built: the release and its bootstrap need nothing from the front door.
-        self._install_app(storage=storage, database=database, allowed_hosts=allowed_hosts,
-                          csrf_origins=csrf_origins)
 
     # ------------------------------------------------------------------ install
     def _install_app(self, *, storage: PhotoStorage, database: HaDatabase, allowed_hosts: list[str],

@@ -35,7 +35,12 @@ class ClinicStack(Stack):
         self.network = Network(self, "Network", config=config)
         if config.mode == "ha":
             self._high_availability(config)
-            return
+        else:
+            self._single_instance(config)
+            self._single_instance_outputs()
+
+    def _single_instance(self, config) -> None:
+        """Mode single: one instance with its data volume, behind CloudFront."""
         # Only CloudFront reaches the instance, and it forwards the viewer's Host:
         # the distribution's own *.cloudfront.net name, or the custom domain.
         # (Its exact name would make a cycle: instance -> distribution -> instance.)
@@ -65,6 +70,7 @@ class ClinicStack(Stack):
         )
         self.storage.allow_browser_uploads_from([self.front_door.origin, *config.extra_cors_origins])
 
+    def _single_instance_outputs(self) -> None:
         CfnOutput(self, "AppUrl", value=self.front_door.origin, description="Open this in a browser")
         CfnOutput(self, "InstanceId", value=self.server.instance.instance_id)
         CfnOutput(

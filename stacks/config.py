@@ -156,8 +156,8 @@ def from_cdk_json(path: Path = CDK_JSON) -> ClinicConfig:
     return parse_config(context.get(CONTEXT_KEY) or {}, context)
 
 
-def parse_config(raw: Any, context: dict[str, Any]) -> ClinicConfig:
-    """Validate `clinic` (with `clinic.<key>` overrides from ``context``)."""
+def _merged(raw: Any, context: dict[str, Any]) -> dict[str, Any]:
+    """`clinic` as an object, with the `clinic.<key>` overrides of ``context`` applied; unknown keys refused."""
     if isinstance(raw, str):
         raw = json.loads(raw)
     if not isinstance(raw, dict):
@@ -175,20 +175,10 @@ def parse_config(raw: Any, context: dict[str, Any]) -> ClinicConfig:
     unknown = sorted(set(raw) - set(ClinicConfig.__dataclass_fields__))
     if unknown:
         raise ConfigError(f"cdk.json context '{_key(unknown[0])}' is not a known setting")
+    return raw
 
-    defaults = ClinicConfig()
-    instance_type = raw.get("instance_type", defaults.instance_type)
-    if not isinstance(instance_type, str) or not _GRAVITON_TYPE.match(instance_type):
-        raise ConfigError(
-            f"cdk.json context '{_key('instance_type')}' must be a Graviton (arm64) instance type "
-            f"such as t4g.small, got {instance_type!r}"
-        )
-    retention = _int(raw, "log_retention_days", defaults.log_retention_days, 1, 3653)
-    if retention not in _LOG_RETENTION:
-        raise ConfigError(
-            f"cdk.json context '{_key('log_retention_days')}' must be one of "
-            f"{sorted(_LOG_RETENTION)}, got {retention}"
-        )
+
+def _domain_and_certificate(raw: dict[str, Any]) -> tuple[str | None, str | None]:
     domain = _optional_str(raw, "custom_domain", _DOMAIN, "a lower-case domain name")
     certificate = _optional_str(
         raw, "certificate_arn", _ACM_ARN, "an ACM certificate ARN in us-east-1 (CloudFront needs it there)"
@@ -196,7 +186,11 @@ def parse_config(raw: Any, context: dict[str, Any]) -> ClinicConfig:
     if bool(domain) != bool(certificate):
         missing = "certificate_arn" if domain else "custom_domain"
         raise ConfigError(f"cdk.json context '{_key(missing)}' is required when the other of custom_domain/certificate_arn is set")
+    return domain, certificate
 
+
+def _mode_settings(raw: dict[str, Any], defaults: ClinicConfig) -> tuple[str, str, int, int, int]:
+    """mode, the RDS class, the group's bounds and the database backup retention, checked together."""
     mode = raw.get("mode", defaults.mode)
     if mode not in MODES:
         raise ConfigError(f"cdk.json context '{_key('mode')}' must be one of {', '.join(MODES)}, got {mode!r}")
@@ -225,7 +219,27 @@ def parse_config(raw: Any, context: dict[str, Any]) -> ClinicConfig:
                 f"cdk.json context '{_key('availability_zone')}' applies to mode single only; mode ha spreads "
                 "over the region's first two zones (set it to null)"
             )
+    return mode, db_class, min_instances, max_instances, db_retention
 
+
+def parse_config(raw: Any, context: dict[str, Any]) -> ClinicConfig:
+    """Validate `clinic` (with `clinic.<key>` overrides from ``context``)."""
+    raw = _merged(raw, context)
+    defaults = ClinicConfig()
+    instance_type = raw.get("instance_type", defaults.instance_type)
+    if not isinstance(instance_type, str) or not _GRAVITON_TYPE.match(instance_type):
+        raise ConfigError(
+            f"cdk.json context '{_key('instance_type')}' must be a Graviton (arm64) instance type "
+            f"such as t4g.small, got {instance_type!r}"
+        )
+    retention = _int(raw, "log_retention_days", defaults.log_retention_days, 1, 3653)
+    if retention not in _LOG_RETENTION:
+        raise ConfigError(
+            f"cdk.json context '{_key('log_retention_days')}' must be one of "
+            f"{sorted(_LOG_RETENTION)}, got {retention}"
+        )
+    domain, certificate = _domain_and_certificate(raw)
+    mode, db_class, min_instances, max_instances, db_retention = _mode_settings(raw, defaults)
     return ClinicConfig(
         mode=mode,
         ha_db_instance_class=db_class,

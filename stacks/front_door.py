@@ -20,6 +20,41 @@ from .nag import acknowledge
 from .waf import ClinicWaf
 
 
+def _vpc_origin(instance: ec2.Instance | None, load_balancer: elbv2.IApplicationLoadBalancer | None,
+                http_port: int) -> cloudfront.IOrigin:
+    # Mode single: the instance; mode ha: the internal ALB in front of the group.
+    target = origins.VpcOrigin.with_ec2_instance if instance is not None else origins.VpcOrigin.with_application_load_balancer
+    return target(
+        instance if instance is not None else load_balancer,
+        http_port=http_port,
+        protocol_policy=cloudfront.OriginProtocolPolicy.HTTP_ONLY,
+        read_timeout=Duration.seconds(60),
+        keepalive_timeout=Duration.seconds(30),
+    )
+
+
+def _behaviours(origin: cloudfront.IOrigin) -> tuple[cloudfront.BehaviorOptions, cloudfront.BehaviorOptions]:
+    """Pages (never cached, everything forwarded) and /static/* (cached)."""
+    dynamic = cloudfront.BehaviorOptions(
+        origin=origin,
+        viewer_protocol_policy=cloudfront.ViewerProtocolPolicy.REDIRECT_TO_HTTPS,
+        allowed_methods=cloudfront.AllowedMethods.ALLOW_ALL,
+        # Every page is per user: never cache, forward cookies, query strings,
+        # the viewer's Host (Django checks it) and CloudFront-Forwarded-Proto.
+        cache_policy=cloudfront.CachePolicy.CACHING_DISABLED,
+        origin_request_policy=cloudfront.OriginRequestPolicy.ALL_VIEWER_AND_CLOUDFRONT_2022,
+        compress=True,
+    )
+    static = cloudfront.BehaviorOptions(
+        origin=origin,
+        viewer_protocol_policy=cloudfront.ViewerProtocolPolicy.REDIRECT_TO_HTTPS,
+        allowed_methods=cloudfront.AllowedMethods.ALLOW_GET_HEAD,
+        cache_policy=cloudfront.CachePolicy.CACHING_OPTIMIZED,
+        compress=True,
+    )
+    return dynamic, static
+
+
 class FrontDoor(Construct):
     def __init__(
         self,
@@ -33,41 +68,8 @@ class FrontDoor(Construct):
         config: ClinicConfig,
     ) -> None:
         super().__init__(scope, construct_id)
-        # Mode single: the instance; mode ha: the internal ALB in front of the group.
-        target = origins.VpcOrigin.with_ec2_instance if instance is not None else origins.VpcOrigin.with_application_load_balancer
-        origin = target(
-            instance if instance is not None else load_balancer,
-            http_port=http_port,
-            protocol_policy=cloudfront.OriginProtocolPolicy.HTTP_ONLY,
-            read_timeout=Duration.seconds(60),
-            keepalive_timeout=Duration.seconds(30),
-        )
-        dynamic = cloudfront.BehaviorOptions(
-            origin=origin,
-            viewer_protocol_policy=cloudfront.ViewerProtocolPolicy.REDIRECT_TO_HTTPS,
-            allowed_methods=cloudfront.AllowedMethods.ALLOW_ALL,
-            # Every page is per user: never cache, forward cookies, query strings,
-            # the viewer's Host (Django checks it) and CloudFront-Forwarded-Proto.
-            cache_policy=cloudfront.CachePolicy.CACHING_DISABLED,
-            origin_request_policy=cloudfront.OriginRequestPolicy.ALL_VIEWER_AND_CLOUDFRONT_2022,
-            compress=True,
-        )
-        static = cloudfront.BehaviorOptions(
-            origin=origin,
-            viewer_protocol_policy=cloudfront.ViewerProtocolPolicy.REDIRECT_TO_HTTPS,
-            allowed_methods=cloudfront.AllowedMethods.ALLOW_GET_HEAD,
-            cache_policy=cloudfront.CachePolicy.CACHING_OPTIMIZED,
-            compress=True,
-        )
-        custom = {}
-        if config.waf_enabled:
-            custom["web_acl_id"] = ClinicWaf(self, "Waf").web_acl_arn
-        if config.custom_domain:
-            custom |= {
-                "domain_names": [config.custom_domain],
-                "certificate": acm.Certificate.from_certificate_arn(self, "Certificate", config.certificate_arn),
-                "minimum_protocol_version": cloudfront.SecurityPolicyProtocol.TLS_V1_2_2021,
-            }
+        dynamic, static = _behaviours(_vpc_origin(instance, load_balancer, http_port))
+        custom = self._protection_and_domain(config)
         self.distribution = cloudfront.Distribution(
             self,
             "Distribution",
@@ -88,6 +90,19 @@ class FrontDoor(Construct):
         self.domain_name = config.custom_domain or self.distribution.distribution_domain_name
         self.origin = f"https://{self.domain_name}"
         self._acknowledge_findings(config)
+
+    def _protection_and_domain(self, config: ClinicConfig) -> dict:
+        """The distribution's optional WAF and custom domain (with its certificate)."""
+        custom = {}
+        if config.waf_enabled:
+            custom["web_acl_id"] = ClinicWaf(self, "Waf").web_acl_arn
+        if config.custom_domain:
+            custom |= {
+                "domain_names": [config.custom_domain],
+                "certificate": acm.Certificate.from_certificate_arn(self, "Certificate", config.certificate_arn),
+                "minimum_protocol_version": cloudfront.SecurityPolicyProtocol.TLS_V1_2_2021,
+            }
+        return custom
 
     def _acknowledge_findings(self, config: ClinicConfig) -> None:
         d = self.distribution

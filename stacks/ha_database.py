@@ -50,7 +50,21 @@ class HaDatabase(Construct):
             description="Clinic database: PostgreSQL only from the app instances (and the rotation function)",
             allow_all_outbound=False,
         )
-        parameters = rds.ParameterGroup(
+        self.instance = self._database_instance(config, network, self._parameters())
+        self.secret = self.instance.secret
+        # The generated DatabaseSecret (the instance's `secret` is its attachment).
+        self.instance.node.find_child("Secret").apply_removal_policy(STATEFUL)
+
+        self.instance.add_rotation_single_user(
+            automatically_after=Duration.days(ROTATION_DAYS),
+            vpc_subnets=network.app_subnets,
+            endpoint=network.interface_endpoints["SecretsManager"],
+        )
+        self._backup_plan(config)
+        self._acknowledge_findings()
+
+    def _parameters(self) -> rds.ParameterGroup:
+        return rds.ParameterGroup(
             self,
             "Parameters",
             engine=rds.DatabaseInstanceEngine.postgres(version=POSTGRES_VERSION),
@@ -62,12 +76,16 @@ class HaDatabase(Construct):
                 "log_disconnections": "1",
             },
         )
-        self.instance = rds.DatabaseInstance(
+
+    def _database_instance(self, config: ClinicConfig, network: Network,
+                           parameters: rds.ParameterGroup) -> rds.DatabaseInstance:
+        """PostgreSQL Multi-AZ, encrypted with the stack's key, PITR, logs and insights."""
+        return rds.DatabaseInstance(
             self,
             "Postgres",
             engine=rds.DatabaseInstanceEngine.postgres(version=POSTGRES_VERSION),
             instance_type=ec2.InstanceType(config.ha_db_instance_class.removeprefix("db.")),
-            vpc=vpc,
+            vpc=network.vpc,
             vpc_subnets=network.app_subnets,
             security_groups=[self.security_group],
             multi_az=True,
@@ -99,17 +117,6 @@ class HaDatabase(Construct):
             deletion_protection=False,
             removal_policy=STATEFUL,
         )
-        self.secret = self.instance.secret
-        # The generated DatabaseSecret (the instance's `secret` is its attachment).
-        self.instance.node.find_child("Secret").apply_removal_policy(STATEFUL)
-
-        self.rotation = self.instance.add_rotation_single_user(
-            automatically_after=Duration.days(ROTATION_DAYS),
-            vpc_subnets=network.app_subnets,
-            endpoint=network.interface_endpoints["SecretsManager"],
-        )
-        self._backup_plan(config)
-        self._acknowledge_findings()
 
     def allow_from(self, peer: ec2.IConnectable) -> None:
         """PostgreSQL from `peer` (the app instances' security group) and nothing else."""

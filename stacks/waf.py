@@ -71,11 +71,93 @@ def _starts_with(path: str) -> wafv2.CfnWebACL.StatementProperty:
     )
 
 
+def _sign_in_statement() -> wafv2.CfnWebACL.StatementProperty:
+    """A POST to one of the sign-in paths."""
+    paths = _sign_in_paths()
+    return wafv2.CfnWebACL.StatementProperty(
+        and_statement=wafv2.CfnWebACL.AndStatementProperty(
+            statements=[
+                wafv2.CfnWebACL.StatementProperty(
+                    byte_match_statement=wafv2.CfnWebACL.ByteMatchStatementProperty(
+                        field_to_match=wafv2.CfnWebACL.FieldToMatchProperty(method={}),
+                        positional_constraint="EXACTLY",
+                        search_string="POST",
+                        text_transformations=[wafv2.CfnWebACL.TextTransformationProperty(priority=0, type="NONE")],
+                    )
+                ),
+                wafv2.CfnWebACL.StatementProperty(
+                    or_statement=wafv2.CfnWebACL.OrStatementProperty(statements=[_starts_with(p) for p in paths])
+                ),
+            ]
+        )
+    )
+
+
+def _sign_in_rate_limit() -> wafv2.CfnWebACL.RuleProperty:
+    """Sign-in POSTs from one address over the limit in the window get a 429."""
+    return wafv2.CfnWebACL.RuleProperty(
+        name="SignInRateLimit",
+        priority=0,
+        action=wafv2.CfnWebACL.RuleActionProperty(
+            block=wafv2.CfnWebACL.BlockActionProperty(
+                custom_response=wafv2.CfnWebACL.CustomResponseProperty(response_code=429)
+            )
+        ),
+        statement=wafv2.CfnWebACL.StatementProperty(
+            rate_based_statement=wafv2.CfnWebACL.RateBasedStatementProperty(
+                aggregate_key_type="IP",
+                limit=SIGN_IN_RATE_LIMIT,
+                evaluation_window_sec=RATE_WINDOW_SECONDS,
+                scope_down_statement=_sign_in_statement(),
+            )
+        ),
+        visibility_config=_visibility("SignInRateLimit"),
+    )
+
+
+def _managed_rule(name: str, priority: int, counted) -> wafv2.CfnWebACL.RuleProperty:
+    """An AWS managed rule group, with the rules it only counts."""
+    return wafv2.CfnWebACL.RuleProperty(
+        name=name,
+        priority=priority,
+        override_action=wafv2.CfnWebACL.OverrideActionProperty(none={}),
+        statement=wafv2.CfnWebACL.StatementProperty(
+            managed_rule_group_statement=wafv2.CfnWebACL.ManagedRuleGroupStatementProperty(
+                vendor_name="AWS",
+                name=name,
+                rule_action_overrides=[
+                    wafv2.CfnWebACL.RuleActionOverrideProperty(
+                        name=rule, action_to_use=wafv2.CfnWebACL.RuleActionProperty(count={})
+                    )
+                    for rule in counted
+                ]
+                or None,
+            )
+        ),
+        visibility_config=_visibility(name),
+    )
+
+
 class ClinicWaf(Construct):
     """The web ACL; ``web_acl_arn`` goes to the distribution's ``web_acl_id``."""
 
     def __init__(self, scope: Construct, construct_id: str) -> None:
         super().__init__(scope, construct_id)
+        self._require_us_east_1()
+        rules = [_sign_in_rate_limit()] + [_managed_rule(*group) for group in MANAGED_RULE_GROUPS]
+        self.web_acl = wafv2.CfnWebACL(
+            self,
+            "WebAcl",
+            scope="CLOUDFRONT",
+            default_action=wafv2.CfnWebACL.DefaultActionProperty(allow={}),
+            description="Sistema da Clinica: managed rules and a sign-in rate limit in front of CloudFront",
+            visibility_config=_visibility("ClinicWebAcl"),
+            rules=rules,
+        )
+        self.web_acl_arn = self.web_acl.attr_arn
+
+    def _require_us_east_1(self) -> None:
+        """CloudFront web ACLs live in us-east-1: a synth error, and a CloudFormation rule."""
         stack = Stack.of(self)
         if not Token.is_unresolved(stack.region) and stack.region != WAF_REGION:
             raise ConfigError(
@@ -96,73 +178,3 @@ class ClinicWaf(Construct):
                 )
             ],
         )
-        paths = _sign_in_paths()
-        sign_in = wafv2.CfnWebACL.StatementProperty(
-            and_statement=wafv2.CfnWebACL.AndStatementProperty(
-                statements=[
-                    wafv2.CfnWebACL.StatementProperty(
-                        byte_match_statement=wafv2.CfnWebACL.ByteMatchStatementProperty(
-                            field_to_match=wafv2.CfnWebACL.FieldToMatchProperty(method={}),
-                            positional_constraint="EXACTLY",
-                            search_string="POST",
-                            text_transformations=[wafv2.CfnWebACL.TextTransformationProperty(priority=0, type="NONE")],
-                        )
-                    ),
-                    wafv2.CfnWebACL.StatementProperty(
-                        or_statement=wafv2.CfnWebACL.OrStatementProperty(statements=[_starts_with(p) for p in paths])
-                    ),
-                ]
-            )
-        )
-        rules = [
-            wafv2.CfnWebACL.RuleProperty(
-                name="SignInRateLimit",
-                priority=0,
-                action=wafv2.CfnWebACL.RuleActionProperty(
-                    block=wafv2.CfnWebACL.BlockActionProperty(
-                        custom_response=wafv2.CfnWebACL.CustomResponseProperty(response_code=429)
-                    )
-                ),
-                statement=wafv2.CfnWebACL.StatementProperty(
-                    rate_based_statement=wafv2.CfnWebACL.RateBasedStatementProperty(
-                        aggregate_key_type="IP",
-                        limit=SIGN_IN_RATE_LIMIT,
-                        evaluation_window_sec=RATE_WINDOW_SECONDS,
-                        scope_down_statement=sign_in,
-                    )
-                ),
-                visibility_config=_visibility("SignInRateLimit"),
-            )
-        ]
-        for name, priority, counted in MANAGED_RULE_GROUPS:
-            rules.append(
-                wafv2.CfnWebACL.RuleProperty(
-                    name=name,
-                    priority=priority,
-                    override_action=wafv2.CfnWebACL.OverrideActionProperty(none={}),
-                    statement=wafv2.CfnWebACL.StatementProperty(
-                        managed_rule_group_statement=wafv2.CfnWebACL.ManagedRuleGroupStatementProperty(
-                            vendor_name="AWS",
-                            name=name,
-                            rule_action_overrides=[
-                                wafv2.CfnWebACL.RuleActionOverrideProperty(
-                                    name=rule, action_to_use=wafv2.CfnWebACL.RuleActionProperty(count={})
-                                )
-                                for rule in counted
-                            ]
-                            or None,
-                        )
-                    ),
-                    visibility_config=_visibility(name),
-                )
-            )
-        self.web_acl = wafv2.CfnWebACL(
-            self,
-            "WebAcl",
-            scope="CLOUDFRONT",
-            default_action=wafv2.CfnWebACL.DefaultActionProperty(allow={}),
-            description="Sistema da Clinica: managed rules and a sign-in rate limit in front of CloudFront",
-            visibility_config=_visibility("ClinicWebAcl"),
-            rules=rules,
-        )
-        self.web_acl_arn = self.web_acl.attr_arn

@@ -1,6 +1,10 @@
 """The clinic app's environment variables, named once.
 
-Settings (clinic/settings.py) read these names; the instance's installer
+Nothing else spells them (tests/userdata/test_stack_instance_contract.py scans
+clinic_app/, local/, scripts/, lambda_src/, stacks/ and ec2_userdata/ for
+DJANGO_*/CLINIC_* literals): Python imports this module, on the instance too
+(the backup tool and gunicorn.conf.py run in the app's venv, which has the
+wheel). Settings (clinic/settings.py) read these names; the instance's installer
 (ec2_userdata/install_clinic.sh, shell: it cannot import this) writes
 ``INSTANCE`` into /etc/clinic/clinic.env; the local runner (local/env.py) sets
 ``LOCAL``. tests/userdata/test_stack_instance_contract.py checks all three
@@ -39,7 +43,9 @@ S3_CONNECT_TIMEOUT = "CLINIC_S3_CONNECT_TIMEOUT"  # seconds, > 0
 S3_READ_TIMEOUT = "CLINIC_S3_READ_TIMEOUT"  # seconds, > 0
 S3_BREAKER_SECONDS = "CLINIC_S3_BREAKER_SECONDS"  # seconds, > 0
 PHOTO_DELETE_SETTLE_SECONDS = "CLINIC_PHOTO_DELETE_SETTLE_SECONDS"  # integer >= 0
-OUTBOX_THREAD = "CLINIC_OUTBOX_THREAD"  # "0" turns the outbox thread off (clinic/wsgi.py)
+OUTBOX_THREAD = "CLINIC_OUTBOX_THREAD"  # boolean (default on): the outbox thread in each app process (clinic/wsgi.py)
+GUNICORN_BIND = "CLINIC_GUNICORN_BIND"  # ec2_userdata/templates/gunicorn.conf.py (default: the unix socket)
+GUNICORN_WORKERS = "CLINIC_GUNICORN_WORKERS"  # integer, ec2_userdata/templates/gunicorn.conf.py
 
 # --- AWS SDK (boto3 reads them too) --------------------------------------------------
 AWS_REGION = "AWS_REGION"

@@ -265,6 +265,9 @@ S3_BREAKER_SECONDS = env_number(E.S3_BREAKER_SECONDS, 15.0, float, above=True)
 # after the delete: Lambda's maximum timeout (900 s, also the highest
 # processor_timeout_seconds stacks/config.py accepts) plus a margin.
 PHOTO_DELETE_SETTLE_SECONDS = env_number(E.PHOTO_DELETE_SETTLE_SECONDS, 900 + 300)
+# Each app process sweeps the deletion outbox in a daemon thread (clinic/wsgi.py);
+# off when something else sweeps it (a timer). Strict: "ture" is an error.
+OUTBOX_THREAD = env_bool(E.OUTBOX_THREAD, True)
 
 
 def _s3_origins() -> list[str]:

@@ -2,15 +2,19 @@
 
 import os
 
+from django.conf import settings
 from django.core.wsgi import get_wsgi_application
 
-os.environ.setdefault("DJANGO_SETTINGS_MODULE", "clinic.settings")
+from clinic import envvars
+
+os.environ.setdefault(envvars.SETTINGS_MODULE, "clinic.settings")
 
 application = get_wsgi_application()
 
 # The photo deletion outbox is swept by a daemon thread in each app process
-# (registry.outbox); CLINIC_OUTBOX_THREAD=0 turns it off (e.g. a separate timer).
-if os.environ.get("CLINIC_OUTBOX_THREAD", "1") != "0":
+# (registry.outbox); settings.OUTBOX_THREAD (envvars.OUTBOX_THREAD, a strict
+# boolean) turns it off, e.g. for a separate timer.
+if settings.OUTBOX_THREAD:
     from registry import outbox
 
     outbox.start_background()

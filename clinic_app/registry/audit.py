@@ -15,6 +15,7 @@ import contextvars
 
 from django.db import models
 
+from . import display
 from .auth import address_of
 from .models import AuditEntry
 
@@ -30,42 +31,9 @@ def address(request=None) -> str | None:
     return address_of(request if request is not None else current_request.get())
 
 
-# Values whose display differs from the stored one.
-_DISPLAY = {
-    "cpf": "cpf_display",
-    "phone": "phone_display",
-    "phone_secondary": "phone_secondary_display",
-    "cep": "cep_display",
-}
-
-
 def _display(instance: models.Model, field_name: str, value) -> str:
-    if value is None or value == "":
-        return ""
-    field = instance._meta.get_field(field_name)
-    if getattr(field, "choices", None):
-        return str(dict(field.flatchoices).get(value, value))
-    if isinstance(field, models.BooleanField):
-        return "Sim" if value else "Não"
-    if isinstance(field, models.DateField) and hasattr(value, "strftime"):
-        return value.strftime("%d/%m/%Y")
-    if isinstance(field, models.ForeignKey):
-        return str(value)
-    if field_name in ("cpf",):
-        from .validators import format_cpf
-
-        return format_cpf(value)
-    if field_name in ("phone", "phone_secondary"):
-        from .validators import format_phone
-
-        return format_phone(value)
-    if field_name == "cep":
-        from .validators import format_cep
-
-        return format_cep(value)
-    if isinstance(value, float) or hasattr(value, "quantize"):
-        return str(value).replace(".", ",")
-    return str(value)
+    """The value as the trail shows it (registry.display decides)."""
+    return display.field_value(instance, field_name, value)
 
 
 def _user_fields(user):

@@ -11,11 +11,11 @@ from django.core.exceptions import ValidationError
 from django.db.models import Q
 from django.utils import timezone
 
-from . import breeds
+from . import breeds, display
 from . import validators as v
 from .models import Animal, Breed, Species, Tutor
 
-DATE_FORMAT = "%d/%m/%Y"
+DATE_FORMAT = display.DATE_FORMAT
 
 
 class BRDateInput(forms.DateInput):

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import json
 import logging
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 
 from django.contrib.admin.models import LogEntry
@@ -234,6 +235,113 @@ def _scrub(text: str, values) -> str:
     return text
 
 
+@dataclass
+class _Subject:
+    """The person being erased: their records (with those merged into them) and what identifies them."""
+
+    tutor: Tutor
+    tutor_ids: list[int]
+    animal_ids: list[int]
+    values: list[str]       # every personal string, as stored and as displayed
+    identifiers: list[str]  # what is unique enough to look for anywhere: CPF, phones, e-mail
+    names: set[str]
+
+
+def _subject(t: Tutor) -> _Subject:
+    tutor_ids, animal_ids = _record_ids(t, list(Animal.objects.filter(tutor=t).values_list("pk", flat=True)))
+    people = [t, *_absorbed_tutors(tutor_ids)]  # a merge joined records of the same person
+    return _Subject(t, tutor_ids, animal_ids, values=[v for p in people for v in personal_values(p)],
+                    identifiers=[v for p in people for v in _identifiers(p)],
+                    names={p.name.strip() for p in people if p.name.strip()})
+
+
+def _delete_photos(who: _Subject, result: Erasure) -> None:
+    """Through the photo deletion outbox (its row and audit entry come from the pre_delete signal)."""
+    doomed = list(Photo.objects.filter(animal_id__in=who.animal_ids))
+    result.photo_ids = [p.photo_id for p in doomed]
+    for p in doomed:
+        p.delete()
+    result.photos_deleted = len(doomed)
+    # a file name the staff chose may carry the tutor's name
+    PhotoDeletion.objects.filter(photo_id__in=result.photo_ids).update(original_name="")
+
+
+def _scrub_animal_notes(who: _Subject, result: Erasure) -> None:
+    """The animals' notes keep their clinical text, without the tutor's identifiers."""
+    for a in Animal.objects.filter(pk__in=who.animal_ids).exclude(notes=""):
+        scrubbed = _scrub(a.notes, who.values)
+        if scrubbed != a.notes:
+            Animal.objects.filter(pk=a.pk).update(notes=scrubbed, version=F("version") + 1,
+                                                  updated_at=timezone.now())
+            result.notes_scrubbed += 1
+
+
+def _blank_tutor(t: Tutor, user) -> None:
+    t.name = anonymised_name(t.pk)
+    t.cpf = None
+    for attr in ("phone", "phone_secondary", "email", "cep", "street", "number", "complement",
+                 "neighbourhood", "city", "uf", "notes"):
+        setattr(t, attr, "")
+    t.updated_by = user if getattr(user, "is_authenticated", False) else None
+    t.save()
+
+
+def _redact_trail(who: _Subject) -> int:
+    """Everything about the tutor and the photo entries of their animals (file
+    names); anywhere else, entries holding the tutor's identifiers, and their
+    full name unless the entry is another tutor's own record (a namesake's
+    history stays intact). One UPDATE: the only change the trail accepts."""
+    about = (Q(object_type="tutor", object_id__in=who.tutor_ids)
+             | Q(object_type="animal", object_id__in=who.animal_ids, action=AuditEntry.Action.PHOTO)
+             | _contains_any(who.identifiers))
+    for name in who.names:
+        if len(name.split()) >= 2 and len(name) >= 6:
+            about |= _contains_any([name]) & ~(Q(object_type="tutor") & ~Q(object_id__in=who.tutor_ids))
+        else:  # a one-word or very short name: only where it is surely this tutor's
+            about |= _contains_any([name]) & Q(object_type="animal", object_id__in=who.animal_ids)
+    return (AuditEntry.objects.filter(about, redacted=False).exclude(old_value="", new_value="")
+            .update(redacted=True, old_value="", new_value=""))
+
+
+def _withdraw_consents(t: Tutor, user, request) -> None:
+    """Nobody is left to photograph for or to contact (recorded after the
+    redaction, so these entries stay readable)."""
+    for purpose, rec in consent.current(t).items():
+        if rec is not None and rec.granted:
+            consent.record(t, purpose, False, consent.Method.IN_PERSON, user,
+                           note="Retirado na anonimização a pedido do titular", request=request)
+
+
+def _forget_elsewhere(who: _Subject) -> None:
+    """Merges keep a snapshot of the absorbed record (the person's goes, an
+    animal's is scrubbed); the Django admin's log keeps the record's name."""
+    MergeRecord.objects.filter(kind=MergeRecord.Kind.TUTOR, absorbed_id__in=who.tutor_ids).update(
+        absorbed_snapshot={"anonimizado": True})
+    for rec in MergeRecord.objects.filter(kind=MergeRecord.Kind.ANIMAL, survivor_id__in=who.animal_ids):
+        rec.absorbed_snapshot = _scrub_json(rec.absorbed_snapshot, who.values)
+        rec.save(update_fields=["absorbed_snapshot"])
+    LogEntry.objects.filter(content_type=ContentType.objects.get_for_model(Tutor),
+                            object_id=str(who.tutor.pk)).update(object_repr=who.tutor.name)
+
+
+@contextmanager
+def _secure_delete():
+    """On SQLite, freed space is zeroed rather than left in the file; the
+    connection's own setting comes back afterwards (Debian builds it ON)."""
+    if connection.vendor != "sqlite":
+        yield
+        return
+    with connection.cursor() as cursor:
+        cursor.execute("PRAGMA secure_delete")
+        before = int(cursor.fetchone()[0])
+        cursor.execute("PRAGMA secure_delete = ON")
+    try:
+        yield
+    finally:
+        with connection.cursor() as cursor:
+            cursor.execute(f"PRAGMA secure_delete = {before}")
+
+
 def erase(tutor: Tutor, user, request=None) -> Erasure:
     """Anonymise a tutor: their personal data goes, the animals and their
     registration history stay under "Tutor anonimizado nº <id>".
@@ -246,92 +354,23 @@ def erase(tutor: Tutor, user, request=None) -> Erasure:
     are redacted by a single UPDATE (the only change the trail accepts); the
     Django admin's log forgets the name. Then one ERASURE entry records it."""
     result = Erasure(tutor_id=tutor.pk)
-    secure_before = None
-    if connection.vendor == "sqlite":
-        with connection.cursor() as cursor:  # freed space is zeroed, not left in the file
-            cursor.execute("PRAGMA secure_delete")
-            secure_before = int(cursor.fetchone()[0])
-            cursor.execute("PRAGMA secure_delete = ON")
-    try:
-        with transaction.atomic():
-            t = Tutor.objects.select_for_update().get(pk=tutor.pk)
-            if is_erased(t):
-                return result
-            tutor_ids, animal_ids = _record_ids(t, list(Animal.objects.filter(tutor=t).values_list("pk", flat=True)))
-            people = [t, *_absorbed_tutors(tutor_ids)]  # a merge joined records of the same person
-            values = [v for p in people for v in personal_values(p)]
-            identifiers = [v for p in people for v in _identifiers(p)]
-            names = {p.name.strip() for p in people if p.name.strip()}
-
-            # photos: the outbox row and the audit entry come from the pre_delete signal
-            doomed = list(Photo.objects.filter(animal_id__in=animal_ids))
-            result.photo_ids = [p.photo_id for p in doomed]
-            for p in doomed:
-                p.delete()
-            result.photos_deleted = len(doomed)
-            # a file name the staff chose may carry the tutor's name
-            PhotoDeletion.objects.filter(photo_id__in=result.photo_ids).update(original_name="")
-
-            # the animals' notes keep their clinical text, without the tutor's identifiers
-            for a in Animal.objects.filter(pk__in=animal_ids).exclude(notes=""):
-                scrubbed = _scrub(a.notes, values)
-                if scrubbed != a.notes:
-                    Animal.objects.filter(pk=a.pk).update(notes=scrubbed, version=F("version") + 1,
-                                                          updated_at=timezone.now())
-                    result.notes_scrubbed += 1
-
-            ConsentRecord.objects.filter(tutor=t).exclude(note="").update(note="")
-
-            t.name = anonymised_name(t.pk)
-            t.cpf = None
-            for attr in ("phone", "phone_secondary", "email", "cep", "street", "number", "complement",
-                         "neighbourhood", "city", "uf", "notes"):
-                setattr(t, attr, "")
-            t.updated_by = user if getattr(user, "is_authenticated", False) else None
-            t.save()
-
-            # The trail: everything about the tutor and the photo entries of
-            # their animals (file names); anywhere else, entries holding the
-            # tutor's identifiers, and their full name unless the entry is
-            # another tutor's own record (a namesake's history stays intact).
-            about = (Q(object_type="tutor", object_id__in=tutor_ids)
-                     | Q(object_type="animal", object_id__in=animal_ids, action=AuditEntry.Action.PHOTO)
-                     | _contains_any(identifiers))
-            for name in names:
-                if len(name.split()) >= 2 and len(name) >= 6:
-                    about |= _contains_any([name]) & ~(Q(object_type="tutor") & ~Q(object_id__in=tutor_ids))
-                else:  # a one-word or very short name: only where it is surely this tutor's
-                    about |= _contains_any([name]) & Q(object_type="animal", object_id__in=animal_ids)
-            result.audit_redacted = (AuditEntry.objects.filter(about, redacted=False)
-                                     .exclude(old_value="", new_value="")
-                                     .update(redacted=True, old_value="", new_value=""))
-
-            # Nobody is left to photograph for or to contact: every consent still
-            # granted is withdrawn (recorded after the redaction, so it stays readable).
-            for purpose, rec in consent.current(t).items():
-                if rec is not None and rec.granted:
-                    consent.record(t, purpose, False, consent.Method.IN_PERSON, user,
-                                   note="Retirado na anonimização a pedido do titular", request=request)
-
-            # merges keep a snapshot of the absorbed record: the person's goes, an animal's is scrubbed
-            MergeRecord.objects.filter(kind=MergeRecord.Kind.TUTOR, absorbed_id__in=tutor_ids).update(
-                absorbed_snapshot={"anonimizado": True})
-            for rec in MergeRecord.objects.filter(kind=MergeRecord.Kind.ANIMAL, survivor_id__in=animal_ids):
-                rec.absorbed_snapshot = _scrub_json(rec.absorbed_snapshot, values)
-                rec.save(update_fields=["absorbed_snapshot"])
-
-            LogEntry.objects.filter(content_type=ContentType.objects.get_for_model(Tutor),
-                                    object_id=str(t.pk)).update(object_repr=t.name)
-
-            audit.record(t, AuditEntry.Action.ERASURE, user, field="dados pessoais",
-                         new=(f"Anonimizado: {result.photos_deleted} foto(s) excluída(s), "
-                              f"{result.audit_redacted} registro(s) da trilha anonimizado(s)"),
-                         request=request)
-            result.done = True
-    finally:
-        if secure_before is not None:  # the connection's own setting back (Debian builds it ON)
-            with connection.cursor() as cursor:
-                cursor.execute(f"PRAGMA secure_delete = {secure_before}")
+    with _secure_delete(), transaction.atomic():
+        t = Tutor.objects.select_for_update().get(pk=tutor.pk)
+        if is_erased(t):
+            return result
+        who = _subject(t)
+        _delete_photos(who, result)
+        _scrub_animal_notes(who, result)
+        ConsentRecord.objects.filter(tutor=t).exclude(note="").update(note="")
+        _blank_tutor(t, user)
+        result.audit_redacted = _redact_trail(who)
+        _withdraw_consents(t, user, request)
+        _forget_elsewhere(who)
+        audit.record(t, AuditEntry.Action.ERASURE, user, field="dados pessoais",
+                     new=(f"Anonimizado: {result.photos_deleted} foto(s) excluída(s), "
+                          f"{result.audit_redacted} registro(s) da trilha anonimizado(s)"),
+                     request=request)
+        result.done = True
     log.info("tutor %s anonymised: %d photo(s) to delete, %d audit entr(ies) redacted",
              result.tutor_id, result.photos_deleted, result.audit_redacted)
     for photo_id in result.photo_ids:

@@ -35,6 +35,7 @@ from django.db import models, transaction
 from django.db.models import F
 
 from . import audit
+from . import display as show
 from .models import Animal, AuditEntry, MergeRecord, Photo, TimeStamped, Tutor
 
 MERGE_SALT = "registry.merge-token"
@@ -89,16 +90,16 @@ def raw(kind: Kind, obj, name: str):
 def display(kind: Kind, obj, name: str) -> str:
     value = getattr(obj, name)
     if name == "birth_date" and value:
-        text = value.strftime("%d/%m/%Y")
+        text = show.date(value)
         return f"{text} (aproximada)" if obj.birth_date_estimated else text
     if name == "deceased":
-        if not value:
-            return "Não"
-        return f"Sim, em {obj.deceased_on.strftime('%d/%m/%Y')}" if obj.deceased_on else "Sim"
+        if not value or not obj.deceased_on:
+            return show.yes_no(value)
+        return f"{show.yes_no(True)}, em {show.date(obj.deceased_on)}"
     if name == "weight_kg" and value is not None:
         return obj.weight_display
     if name == "neutered":
-        return "Sim" if value else "Não"
+        return show.yes_no(value)
     if name == "is_active":
         return "Ativo" if value else "Arquivado"
     return audit._display(obj, name, value)

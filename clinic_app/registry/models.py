@@ -11,7 +11,7 @@ from django.db import models
 from django.db.models import Q
 from django.utils import timezone
 
-from . import breeds
+from . import breeds, display
 from . import validators as v
 
 UF_CHOICES = [
@@ -144,21 +144,22 @@ class Tutor(TimeStamped):
         self.search_phones = f"{self.phone} {self.phone_secondary}".strip()
         super().save(*args, **kwargs)
 
+    # How each identifier is shown: registry.display decides.
     @property
     def cpf_display(self) -> str:
-        return v.format_cpf(self.cpf)
+        return display.cpf(self.cpf)
 
     @property
     def phone_display(self) -> str:
-        return v.format_phone(self.phone)
+        return display.phone(self.phone)
 
     @property
     def phone_secondary_display(self) -> str:
-        return v.format_phone(self.phone_secondary)
+        return display.phone(self.phone_secondary)
 
     @property
     def cep_display(self) -> str:
-        return v.format_cep(self.cep)
+        return display.cep(self.cep)
 
     @property
     def address_display(self) -> str:
@@ -230,43 +231,30 @@ class Animal(TimeStamped):
         self.microchip = v.normalise_microchip(self.microchip)
         super().save(*args, **kwargs)
 
+    # Display values (registry.display holds the rules).
+    @property
+    def sex_label(self) -> str:
+        return self.get_sex_display()
+
     @property
     def species_label(self) -> str:
-        """The species' name as the clinic calls it ("Cão", "Gato", ...)."""
+        """The species as shown everywhere (pages, CSV, audit): its name ("Cão", "Gato", ...)."""
         return self.species.name if self.species_id else ""
 
     @property
     def age_display(self) -> str:
-        if not self.birth_date:
-            return ""
         end = self.deceased_on if self.deceased and self.deceased_on else timezone.localdate()
-        months = (end.year - self.birth_date.year) * 12 + end.month - self.birth_date.month
-        if end.day < self.birth_date.day:
-            months -= 1
-        months = max(months, 0)
-        years, months = divmod(months, 12)
-        parts = []
-        if years:
-            parts.append(f"{years} ano" + ("s" if years > 1 else ""))
-        if months or not years:
-            parts.append(f"{months} " + ("mês" if months == 1 else "meses"))
-        text = " e ".join(parts)
-        return f"cerca de {text}" if self.birth_date_estimated else text
+        return display.age(self.birth_date, end, estimated=self.birth_date_estimated)
 
     @property
     def neutered_display(self) -> str:
         """Agrees with the animal's sex: castrada / castrado / castrado(a)."""
-        return {self.Sex.FEMALE: "castrada", self.Sex.MALE: "castrado"}.get(self.sex, "castrado(a)")
+        return display.neutered(self.sex)
 
     @property
     def weight_display(self) -> str:
-        """pt-BR weight without trailing zeros: 4,2 kg; 0,35 kg; 1.200 kg."""
-        if self.weight_kg is None:
-            return ""
-        text = f"{self.weight_kg.normalize():f}"
-        whole, _, frac = text.partition(".")
-        whole = f"{int(whole):,}".replace(",", ".")
-        return f"{whole},{frac} kg" if frac else f"{whole} kg"
+        """4,2 kg; 0,35 kg; 1.200 kg."""
+        return display.weight(self.weight_kg)
 
     @staticmethod
     def estimated_birth_date(years: int, months: int, today: date | None = None) -> date:

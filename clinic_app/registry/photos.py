@@ -3,9 +3,11 @@
 from __future__ import annotations
 
 import logging
+from dataclasses import asdict, dataclass, fields
 from datetime import timedelta
 
 from django.conf import settings
+from django.core import signing
 from django.core.cache import cache
 from django.db import IntegrityError, transaction
 from django.utils import timezone
@@ -23,6 +25,27 @@ VIEW_SET = tuple(r for r in contract.RENDITIONS if not r.square)
 # How wide a grid thumbnail is drawn, for the browser's srcset choice; follows
 # the .gallery columns in app.css (2 per row on phones, 3 on small tablets).
 THUMB_SIZES = "(max-width: 479px) 50vw, (max-width: 760px) 33vw, 200px"
+
+
+# What a phone or desktop may hand over without a type (HEIC and AVIF often):
+# the file name's extension -> the type the presigned POST is asked for. The
+# processor never trusts either; it identifies the format by content.
+NAME_TYPES = {"jpg": "image/jpeg", "jpeg": "image/jpeg", "png": "image/png", "webp": "image/webp",
+              "gif": "image/gif", "heic": "image/heic", "heif": "image/heif", "avif": "image/avif"}
+# The file picker's accept attribute: any image, and the extensions a system
+# may not map to an image type.
+UPLOAD_ACCEPT = ",".join(["image/*", *(f".{ext}" for ext in NAME_TYPES)])
+
+
+def upload_config() -> dict:
+    """What photos.js checks before sending anything, from the contract (the
+    page embeds it with json_script; the script restates none of it)."""
+    return {
+        "max_bytes": settings.PHOTO_MAX_BYTES,
+        "types": NAME_TYPES,
+        "messages": {"format": s3.error_message(contract.UNSUPPORTED), "big": s3.TOO_BIG_TEXT,
+                     "empty": s3.EMPTY_TEXT},
+    }
 
 
 def rendition_url(photo: Photo, name: str) -> str | None:
@@ -179,6 +202,42 @@ def status_payload(photo: Photo) -> dict:
         data["status"] = "failed"
         data["error"] = s3.error_message("timeout")
     return data
+
+
+@dataclass(frozen=True)
+class UploadTicket:
+    """What the presign step hands the browser, signed, and the confirm step
+    trusts: which photo, at which key, for which animal and user, under what
+    name. The signed payload carries these field names as they are (readable
+    in a log or a debugger; a renamed field invalidates old tickets loudly)."""
+
+    photo_id: str
+    key: str
+    animal_id: int
+    user_id: int
+    original_name: str
+
+    SALT = "registry.photo-upload"
+
+    def sign(self) -> str:
+        return signing.dumps(asdict(self), salt=self.SALT)
+
+    @classmethod
+    def open(cls, token: str | None, max_age: float) -> UploadTicket | None:
+        """The ticket, or None when the token is forged, expired or not one."""
+        try:
+            data = signing.loads(token or "", salt=cls.SALT, max_age=max_age)
+        except signing.BadSignature:
+            return None
+        names = [f.name for f in fields(cls)]
+        if not isinstance(data, dict) or sorted(data) != sorted(names):
+            return None
+        ticket = cls(**data)
+        if not (isinstance(ticket.animal_id, int) and isinstance(ticket.user_id, int)
+                and contract.is_photo_id(ticket.photo_id) and isinstance(ticket.original_name, str)
+                and isinstance(ticket.key, str)):
+            return None
+        return ticket
 
 
 class UploadRefused(Exception):

@@ -44,6 +44,8 @@ GENERIC_ERROR = "Não foi possível processar a foto."
 # The byte limit as the app says it (the presign answer and the confirm check).
 TOO_BIG_TEXT = f"A foto deve ter no máximo {contract.MAX_MEGABYTES} MB."
 SIZE_RANGE_TEXT = f"A foto deve ter entre 1 byte e {contract.MAX_MEGABYTES} MB."
+EMPTY_TEXT = "O arquivo está vazio."
+NOT_AN_IMAGE_TEXT = f"Escolha um arquivo de imagem ({ACCEPTED_TEXT})."
 
 
 def error_message(code: str | None) -> str:

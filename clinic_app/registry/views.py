@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import csv
 import logging
 import uuid
 from urllib.parse import urlencode
@@ -11,18 +10,16 @@ from django.conf import settings
 from django.contrib import messages
 from django.contrib.auth import views as auth_views
 from django.contrib.auth.decorators import login_not_required, permission_required
-from django.core import signing
 from django.core.paginator import Paginator
 from django.db import connection, transaction
 from django.http import Http404, HttpResponse, JsonResponse, StreamingHttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
 from django.template.loader import render_to_string
 from django.urls import reverse
-from django.utils import timezone
 from django.views.decorators.cache import never_cache
 from django.views.decorators.http import require_GET, require_POST
 
-from . import audit, consent, duplicates, editing, lgpd, merge, outbox, photos, printing, s3, search
+from . import audit, consent, duplicates, editing, export, lgpd, merge, outbox, photos, printing, s3, search
 from .forms import (
     AnimalForm,
     AnimalSearchForm,
@@ -30,14 +27,13 @@ from .forms import (
     TutorSearchForm,
 )
 from .models import Animal, AuditEntry, Photo, PhotoDeletion, Tutor
-from .validators import format_cpf, format_phone, normalise_cpf
+from .validators import normalise_cpf
 
 log = logging.getLogger(__name__)
 
 ANIMAL_FORM_FIELDS = list(AnimalForm.Meta.fields)
 ANIMAL_AUDITED = [*ANIMAL_FORM_FIELDS, "is_active"]
 TUTOR_AUDITED = list(TutorForm.Meta.fields)
-UPLOAD_SALT = "registry.photo-upload"
 
 
 def perm(codename: str):
@@ -129,22 +125,10 @@ def animal_list(request):
     })
 
 
-def _csv_safe(value) -> str:
-    """Neutralise spreadsheet formula injection."""
-    text = "" if value is None else str(value)
-    if text[:1] in ("=", "+", "-", "@", "\t", "\r"):
-        return "'" + text
-    return text
-
-
-class _Echo:
-    def write(self, value):
-        return value
-
-
 @perm("export_animal")
 @require_GET
 def animal_export(request):
+    """The list's current filter as a CSV (columns and spreadsheet rules: registry.export)."""
     form, params = _search_params(request)
     if form.is_bound and not form.is_valid():
         # never fall back to the whole register on a filter we did not understand
@@ -153,36 +137,12 @@ def animal_export(request):
             "errors": [f"{form.fields[f].label}: {' '.join(e)}" if f in form.fields else " ".join(e)
                        for f, e in form.errors.items()],
         }, status=400)
-    header = ["ID", "Nome", "Espécie", "Raça", "Sexo", "Castrado", "Data de nascimento", "Nascimento estimado",
-              "Pelagem/marcas", "Microchip", "Peso (kg)", "Ativo", "Óbito", "Data do óbito", "Tutor",
-              "CPF do tutor", "Telefone", "Outro telefone", "E-mail", "Cidade", "UF", "Cadastrado em"]
-    sexes = dict(Animal.Sex.choices)
-    tz = timezone.get_current_timezone()
-
-    def yes(b):
-        return "Sim" if b else "Não"
-
-    def rows():
-        yield "\ufeff"  # BOM so spreadsheet software reads UTF-8
-        writer = csv.writer(_Echo(), delimiter=";")
-        yield writer.writerow(header)
-        for a in search.export_animals(params["q"], params["species"], params["active"]):
-            t = a.tutor
-            yield writer.writerow([_csv_safe(x) for x in [
-                a.pk, a.name, a.species_label, a.breed, sexes.get(a.sex, a.sex), yes(a.neutered),
-                a.birth_date.strftime("%d/%m/%Y") if a.birth_date else "", yes(a.birth_date_estimated),
-                a.coat, a.microchip or "", str(a.weight_kg).replace(".", ",") if a.weight_kg is not None else "",
-                yes(a.is_active), yes(a.deceased), a.deceased_on.strftime("%d/%m/%Y") if a.deceased_on else "",
-                t.name, format_cpf(t.cpf) if t.cpf else "", format_phone(t.phone), format_phone(t.phone_secondary),
-                t.email, t.city, t.uf, a.created_at.astimezone(tz).strftime("%d/%m/%Y %H:%M"),
-            ]])
-
+    animals = search.export_animals(params["q"], params["species"], params["active"])
     log.info("animal export by user id %s", request.user.pk)
     audit.event("export", 0, AuditEntry.Action.EXPORT, request.user, field="animais (CSV)",
                 new=audit.export_filter(params), request=request)
-    filename = f"animais-{timezone.localdate().strftime('%Y%m%d')}.csv"
-    response = StreamingHttpResponse(rows(), content_type="text/csv; charset=utf-8")
-    response["Content-Disposition"] = f'attachment; filename="{filename}"'
+    response = StreamingHttpResponse(export.rows(animals), content_type="text/csv; charset=utf-8")
+    response["Content-Disposition"] = f'attachment; filename="{export.filename()}"'
     response["Cache-Control"] = "no-store"
     return response
 
@@ -272,7 +232,8 @@ def animal_detail(request, pk: int):
     return render(request, "registry/animal_detail.html", {
         "animal": animal, "gallery": gallery, "principal": principal, "audit": audit.entries_for(animal),
         "thumb_sizes": photos.THUMB_SIZES,
-        "max_bytes": settings.PHOTO_MAX_BYTES, "photo_consent": consent.has_photo_consent(animal.tutor_id),
+        "photo_consent": consent.has_photo_consent(animal.tutor_id),
+        "upload_config": photos.upload_config(), "upload_accept": photos.UPLOAD_ACCEPT,
     })
 
 
@@ -479,9 +440,9 @@ def photo_presign(request, pk: int):
     except ValueError:
         size = 0
     if not content_type.startswith("image/") or len(content_type) > 100:
-        return _json_error(f"Escolha um arquivo de imagem ({s3.ACCEPTED_TEXT}).")
+        return _json_error(s3.NOT_AN_IMAGE_TEXT)
     if size < 1:
-        return _json_error("O arquivo está vazio.")
+        return _json_error(s3.EMPTY_TEXT)
     if size > settings.PHOTO_MAX_BYTES:
         return _json_error(s3.TOO_BIG_TEXT)
     photo_id = uuid.uuid4().hex
@@ -491,8 +452,8 @@ def photo_presign(request, pk: int):
     except Exception:
         log.exception("presign failed")
         return _json_error("Armazenamento de fotos indisponível. Tente novamente em instantes.", 503)
-    token = signing.dumps({"p": photo_id, "k": key, "a": animal.pk, "u": request.user.pk,
-                           "n": filename[:255] or "foto"}, salt=UPLOAD_SALT)
+    token = photos.UploadTicket(photo_id=photo_id, key=key, animal_id=animal.pk, user_id=request.user.pk,
+                                original_name=filename[:255] or "foto").sign()
     return JsonResponse({"photo_id": photo_id, "key": key, "url": post["url"], "fields": post["fields"],
                          "token": token, "expires_in": settings.PHOTO_UPLOAD_EXPIRES})
 
@@ -501,16 +462,14 @@ def photo_presign(request, pk: int):
 @require_POST
 def photo_confirm(request, pk: int):
     animal = get_object_or_404(Animal, pk=pk)
-    try:
-        data = signing.loads(request.POST.get("token") or "", salt=UPLOAD_SALT,
-                             max_age=settings.PHOTO_UPLOAD_EXPIRES + 600)
-    except signing.BadSignature:
+    ticket = photos.UploadTicket.open(request.POST.get("token"), max_age=settings.PHOTO_UPLOAD_EXPIRES + 600)
+    if ticket is None:
         return _json_error("Envio expirado ou inválido. Tente enviar a foto de novo.")
-    if data.get("a") != animal.pk or data.get("u") != request.user.pk:
+    if ticket.animal_id != animal.pk or ticket.user_id != request.user.pk:
         return _json_error("Envio inválido para este animal.", 403)
     try:
-        photo, created = photos.confirm_upload(animal=animal, photo_id=data["p"], key=data["k"],
-                                               original_name=data["n"], user=request.user)
+        photo, created = photos.confirm_upload(animal=animal, photo_id=ticket.photo_id, key=ticket.key,
+                                               original_name=ticket.original_name, user=request.user)
     except photos.UploadRefused as exc:
         return _json_error(exc.message, exc.status)
     except Exception:

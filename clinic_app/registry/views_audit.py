@@ -21,6 +21,7 @@ from django.urls import reverse
 from django.utils import timezone
 from django.views.decorators.http import require_GET
 
+from . import display as show
 from .models import AuditEntry
 
 PER_PAGE = 50
@@ -36,10 +37,10 @@ class AuditFilterForm(forms.Form):
                                   error_messages={"invalid": "Informe o número do registro (só dígitos).",
                                                   "min_value": "Informe o número do registro (só dígitos)."})
     acao = forms.ChoiceField(label="Ação", required=False, choices=[("", "Todas")] + list(AuditEntry.Action.choices))
-    de = forms.DateField(label="De", required=False, input_formats=["%d/%m/%Y"],
+    de = forms.DateField(label="De", required=False, input_formats=[show.DATE_FORMAT],
                          error_messages={"invalid": DATE_ERROR},
                          widget=forms.TextInput(attrs={"placeholder": "dd/mm/aaaa", "inputmode": "numeric"}))
-    ate = forms.DateField(label="Até", required=False, input_formats=["%d/%m/%Y"],
+    ate = forms.DateField(label="Até", required=False, input_formats=[show.DATE_FORMAT],
                           error_messages={"invalid": DATE_ERROR},
                           widget=forms.TextInput(attrs={"placeholder": "dd/mm/aaaa", "inputmode": "numeric"}))
 

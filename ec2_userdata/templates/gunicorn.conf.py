@@ -2,8 +2,10 @@
 # 2 vCPU instance: 3 sync workers; requests are short (photos go straight to S3).
 import os
 
-bind = os.environ.get("CLINIC_GUNICORN_BIND", "unix:@SOCKET@")
-workers = int(os.environ.get("CLINIC_GUNICORN_WORKERS", "3"))
+from clinic import envvars  # the app's wheel is in the venv gunicorn runs from
+
+bind = os.environ.get(envvars.GUNICORN_BIND, "unix:@SOCKET@")
+workers = int(os.environ.get(envvars.GUNICORN_WORKERS, "3"))  # "three" stops gunicorn with an error
 timeout = 60
 graceful_timeout = 30
 keepalive = 5

@@ -5,7 +5,7 @@ from django.test import Client
 from django.urls import reverse
 from registry.models import Animal
 
-from .conftest import token_for
+from .factories import token_for
 
 pytestmark = pytest.mark.django_db
 

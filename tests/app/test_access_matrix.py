@@ -31,7 +31,7 @@ from registry import roles
 from registry.models import Animal, AuditEntry, Breed, Photo, PhotoDeletion, Species, Tutor
 
 from tests.app import access_table as T
-from tests.app.conftest import BUCKET
+from tests.app.factories import BUCKET, create_user
 
 pytestmark = pytest.mark.django_db
 
@@ -78,22 +78,15 @@ def test_the_walk_sees_the_admin_and_the_app():
 
 # --- subjects and objects ------------------------------------------------------
 
-def _user(username, group=None, **extra) -> User:
-    user = User.objects.create_user(username=username, password="senha-de-teste-123", **extra)
-    if group:
-        user.groups.add(Group.objects.get(name=group))
-    return user
-
-
 @pytest.fixture
 def world(make_animal, s3_bucket):
     """Real objects for every kwarg, and one signed-in client per subject."""
     users = {
-        T.NO_ROLE: _user("semgrupo"),
-        T.STAFF_NO_ROLE: _user("equipe", is_staff=True),
-        roles.RECEPTION: _user("recepcao", roles.RECEPTION),
-        roles.VET: _user("vet", roles.VET),
-        roles.ADMIN: _user("gestor", roles.ADMIN, is_staff=True),
+        T.NO_ROLE: create_user("semgrupo", None),
+        T.STAFF_NO_ROLE: create_user("equipe", None, is_staff=True),
+        roles.RECEPTION: create_user("recepcao", roles.RECEPTION),
+        roles.VET: create_user("vet", roles.VET),
+        roles.ADMIN: create_user("gestor", roles.ADMIN, is_staff=True),
         T.SUPERUSER: User.objects.create_superuser("raiz", password="senha-de-teste-123"),
     }
     animal = make_animal()

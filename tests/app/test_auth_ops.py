@@ -9,6 +9,7 @@ from django.core.management import CommandError, call_command
 from django.db import connection
 from django.urls import reverse
 from moto import mock_aws
+from registry import photo_contract
 from registry.models import Animal, Photo, Tutor
 from registry.validators import is_valid_cpf, normalise_phone
 
@@ -110,6 +111,11 @@ def test_seed_demo_creates_realistic_valid_data():
     assert len(set(chips)) == len(chips)
     assert all(t.animals.exists() for t in Tutor.objects.all())  # every tutor has an animal
     assert Photo.objects.filter(status="ok", is_primary=True).exists()
+    for photo in Photo.objects.all():  # the photo contract's keys and rendition sizes
+        assert photo_contract.photo_id_of_upload(photo.key) == photo.photo_id
+        assert {name: (r["key"], r["width"]) for name, r in photo.renditions.items()} == {
+            spec.name: (photo_contract.rendition_key(photo.photo_id, spec.name), spec.box)
+            for spec in photo_contract.RENDITIONS}
     # a second run adds more without clashing on unique CPFs/microchips
     call_command("seed_demo", "--animals", "50", "--tutors", "20", "--seed", "42")
     assert Animal.objects.count() == 350

@@ -8,7 +8,7 @@ import pytest
 from django.urls import reverse
 from registry.models import Tutor
 
-from .conftest import make_cpf, token_for
+from .factories import make_cpf, token_for
 
 pytestmark = pytest.mark.django_db
 

@@ -7,7 +7,7 @@ from django.urls import reverse
 from django.utils import timezone
 from registry.models import Animal, AuditEntry, Tutor
 
-from .conftest import make_chip, token_for
+from .factories import make_chip, token_for
 
 pytestmark = pytest.mark.django_db
 

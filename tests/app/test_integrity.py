@@ -13,7 +13,7 @@ from registry import validators as v
 from registry.forms import TutorForm
 from registry.models import Animal, AuditEntry, Tutor
 
-from .conftest import make_chip, make_cpf, token_for
+from .factories import make_chip, make_cpf, token_for
 
 FULLWIDTH = str.maketrans("0123456789", "０１２３４５６７８９")
 ARABIC_INDIC = str.maketrans("0123456789", "٠١٢٣٤٥٦٧٨٩")

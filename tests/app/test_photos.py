@@ -9,10 +9,12 @@ import pytest
 from django.test import Client
 from django.urls import reverse
 from django.utils import timezone
+from registry import photo_contract as contract
 from registry import s3
 from registry.models import AuditEntry, Photo
 
-from .conftest import BUCKET
+from . import factories
+from .factories import BUCKET
 
 pytestmark = pytest.mark.django_db
 MB = 1024 * 1024
@@ -44,13 +46,16 @@ def confirm(c, animal, token):
 
 
 def put_manifest(s3_bucket, photo_id, manifest):
-    """What the processor leaves: the renditions (an ok manifest) and the manifest last."""
-    for info in (manifest.get("renditions") or {}).values():
-        if isinstance(info, dict) and isinstance(info.get("key"), str) and info["key"].startswith("processed/"):
+    """What the processor leaves: the renditions (an ok manifest) and the manifest last.
+    ``manifest`` is a contract.Manifest, or its JSON data spoiled by a test."""
+    data = manifest.to_dict() if isinstance(manifest, contract.Manifest) else manifest
+    for info in (data.get("renditions") or {}).values():
+        if (isinstance(info, dict) and isinstance(info.get("key"), str)
+                and info["key"].startswith(contract.PROCESSED_PREFIX)):
             body = b"j" * info["bytes"] if isinstance(info.get("bytes"), int) else b"jpeg"
-            s3_bucket.put_object(Bucket=BUCKET, Key=info["key"], Body=body, ContentType="image/jpeg")
-    s3_bucket.put_object(Bucket=BUCKET, Key=f"processed/{photo_id}/manifest.json",
-                         Body=json.dumps(manifest).encode(), ContentType="application/json")
+            s3_bucket.put_object(Bucket=BUCKET, Key=info["key"], Body=body, ContentType=contract.CONTENT_TYPE)
+    s3_bucket.put_object(Bucket=BUCKET, Key=contract.manifest_key(photo_id), Body=json.dumps(data).encode(),
+                         ContentType=contract.MANIFEST_CONTENT_TYPE)
 
 
 def _source(photo_id):
@@ -58,24 +63,19 @@ def _source(photo_id):
     return (photo.key, photo.size) if photo else (f"uploads/{photo_id}/x.jpg", 123456)
 
 
-def ok_manifest(photo_id, suffix="jpg"):
-    key, size = _source(photo_id)
-    return {
-        "photo_id": photo_id, "status": "ok",
-        "source": {"key": key, "bytes": size, "format": "jpeg", "width": 4000, "height": 3000},
-        "renditions": {
-            name: {"key": f"processed/{photo_id}/{name}-v2.{suffix}", "width": w, "height": w * 3 // 4,
-                   "bytes": w * 10, "content_type": "image/jpeg"}
-            for name, w in (("large", 1600), ("medium", 800), ("thumb", 240))
-        },
-        "error": None, "processed_at": "2026-01-01T12:00:00Z", "processor_version": "1.0.0",
-    }
+def ok_manifest(photo_id, suffix="jpg") -> dict:
+    """What the processor writes for this photo (factories.ok_manifest: a contract.Manifest),
+    as JSON data a test may then spoil."""
+    return factories.ok_manifest(photo_id, *_source(photo_id), suffix=suffix).to_dict()
 
 
-def failed_manifest(photo_id, code):
-    return {"photo_id": photo_id, "status": "failed", "source": {"key": _source(photo_id)[0]},
-            "renditions": {}, "error": {"code": code, "message": "cannot identify image file"},
-            "processed_at": "2026-01-01T12:00:00Z", "processor_version": "1.0.0"}
+def failed_manifest(photo_id, code) -> dict:
+    return factories.failed_manifest(photo_id, _source(photo_id)[0], code).to_dict()
+
+
+def extra_rendition(key: str, bytes_: int = 1) -> dict:
+    """The optional thumb_hd rendition at ``key`` (JSON data)."""
+    return contract.Rendition(key=key, width=640, height=640, bytes=bytes_).to_dict()
 
 
 # --- presigned POST policy ------------------------------------------------------
@@ -264,7 +264,7 @@ def test_pending_until_manifest_then_ok(reception_client, pending, s3_bucket):
 def test_detail_page_shows_thumbnail_once_ok(reception_client, pending, s3_bucket, animal):
     html = reception_client.get(reverse("animal_detail", args=[animal.pk])).content.decode()
     assert 'data-photo-status="pending"' in html and "processando…" in html
-    assert 'id="photo-input"' in html and 'accept="image/*,.heic,.heif,.avif" multiple' in html
+    assert 'id="photo-input"' in html and 'accept="image/*,.jpg,' in html and ".heic,.heif,.avif" in html
     assert 'id="photo-camera"' in html and 'capture="environment"' in html
     put_manifest(s3_bucket, pending.photo_id, ok_manifest(pending.photo_id))
     status(reception_client, pending)
@@ -443,8 +443,7 @@ def test_the_app_and_the_processor_share_one_contract():
 def test_detail_page_offers_crisp_thumbnails_and_the_principal_photo(reception_client, animal, s3_bucket):
     photo = add_photo(reception_client, animal, s3_bucket)
     manifest = ok_manifest(photo.photo_id)
-    manifest["renditions"]["thumb_hd"] = {"key": f"processed/{photo.photo_id}/thumb_hd.jpg", "width": 640,
-                                          "height": 640, "bytes": 1, "content_type": "image/jpeg"}
+    manifest["renditions"]["thumb_hd"] = extra_rendition(contract.rendition_key(photo.photo_id, "thumb_hd"))
     put_manifest(s3_bucket, photo.photo_id, manifest)
     reception_client.get(reverse("photo_status", args=[photo.photo_id]))
     html = reception_client.get(reverse("animal_detail", args=[animal.pk])).content.decode()
@@ -544,8 +543,7 @@ def test_principal_photo_beside_the_name_on_edit_picker_and_archive(reception_cl
 def test_an_optional_rendition_outside_the_photo_prefix_fails_the_manifest(reception_client, pending, s3_bucket):
     """Confinement covers every rendition a manifest names, optional ones (thumb_hd) included."""
     manifest = ok_manifest(pending.photo_id)
-    manifest["renditions"]["thumb_hd"] = {"key": "processed/someone-else/thumb_hd.jpg", "width": 640,
-                                          "height": 640, "bytes": 4, "content_type": "image/jpeg"}
+    manifest["renditions"]["thumb_hd"] = extra_rendition("processed/someone-else/thumb_hd.jpg", 4)
     put_manifest(s3_bucket, pending.photo_id, manifest)
     body = reception_client.get(reverse("photo_status", args=[pending.photo_id])).json()
     assert body["status"] == "failed"

@@ -16,7 +16,7 @@ from registry.models import AuditEntry, Photo, PhotoDeletion
 
 from local.ports import free_port
 
-from .conftest import BUCKET
+from .factories import BUCKET
 from .test_photos import confirm, ok_manifest, presign, put_manifest, upload
 
 pytestmark = pytest.mark.django_db
@@ -290,14 +290,12 @@ def test_stored_renditions_outside_the_prefix_are_never_linked(pending):
 
 
 def test_confirm_only_accepts_the_photos_own_upload_key(reception_client, animal, s3_bucket):
-    from django.core import signing
-    from registry.views import UPLOAD_SALT
-
     data = presign(reception_client, animal).json()
     s3_bucket.put_object(Bucket=BUCKET, Key=f"uploads/{'a' * 32}/x.jpg", Body=b"x", ContentType="image/jpeg")
-    token = signing.dumps({"p": data["photo_id"], "k": f"uploads/{'a' * 32}/x.jpg", "a": animal.pk,
-                           "u": Photo._meta.get_field("uploaded_by").related_model.objects.get(username="recepcao").pk,
-                           "n": "x.jpg"}, salt=UPLOAD_SALT)
+    token = photos.UploadTicket(
+        photo_id=data["photo_id"], key=f"uploads/{'a' * 32}/x.jpg", animal_id=animal.pk,
+        user_id=Photo._meta.get_field("uploaded_by").related_model.objects.get(username="recepcao").pk,
+        original_name="x.jpg").sign()
     assert confirm(reception_client, animal, token).status_code == 400
 
 

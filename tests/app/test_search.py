@@ -16,7 +16,7 @@ from django.urls import reverse
 from registry import search, search_index
 from registry.models import Animal, Tutor
 
-from .conftest import make_cpf
+from .factories import make_cpf
 
 pytestmark = pytest.mark.django_db
 

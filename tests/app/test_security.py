@@ -13,8 +13,7 @@ from django.urls import reverse
 REPO = Path(__file__).resolve().parents[2]
 
 PROBE = r"""
-import json, os, sys
-sys.path[:0] = [{repo!r}, {app!r}]
+import json, os
 os.environ["DJANGO_SETTINGS_MODULE"] = "clinic.settings"
 from django.conf import settings
 settings.INSTALLED_APPS  # force import
@@ -38,7 +37,8 @@ def probe(env: dict, check_wal: bool = False) -> subprocess.CompletedProcess:
     base = {k: v for k, v in os.environ.items()
             if not k.startswith(("DJANGO_", "CLINIC_", "AWS_")) and k != "DATABASE_URL"}
     base.update(env)
-    code = PROBE.format(repo=str(REPO), app=str(REPO / "clinic_app"), check_wal=check_wal)
+    base["PYTHONPATH"] = os.pathsep.join([str(REPO), str(REPO / "clinic_app")])
+    code = PROBE.format(check_wal=check_wal)
     return subprocess.run([sys.executable, "-c", code], env=base, capture_output=True, text=True, timeout=60)
 
 

@@ -7,16 +7,14 @@ arrow keys move between photos, Esc closes)."""
 
 from __future__ import annotations
 
+import json
 import re
-import sys
-from pathlib import Path
 
 import pytest
 
-sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "processor"))
-import photo_factory as pf  # noqa: E402  (the processor tests' own image maker)
+from tests.processor import photo_factory as pf  # the processor tests' own image maker
 
-from .test_clinic_flow import THUMB_LOADED, shoot, valid_cpf  # noqa: E402
+from .test_clinic_flow import THUMB_LOADED, shoot, valid_cpf
 
 pytestmark = pytest.mark.e2e
 PHONE = {"width": 390, "height": 844}
@@ -307,8 +305,8 @@ def test_a_failed_confirm_is_retried_without_uploading_again(local_stack, phone,
 
 
 def test_a_file_over_the_limit_is_refused_in_the_page_with_the_contracts_figure(local_stack, phone, tmp_path):
-    """photos.js reads the limit from the server (data-max-bytes = photo_contract.MAX_BYTES)
-    and says it in MB; nothing is sent to S3."""
+    """photos.js reads the limit and the accepted formats from the server (the page's
+    photo-upload-config, built from photo_contract) and says them; nothing is sent."""
     from lambda_src import photo_contract
 
     page = phone
@@ -324,4 +322,14 @@ def test_a_file_over_the_limit_is_refused_in_the_page_with_the_contracts_figure(
     failed.wait_for()
     assert failed.locator(".photo-state").inner_text() == \
         f"A foto deve ter no máximo {photo_contract.MAX_MEGABYTES} MB."
+    # a file that is not an image: the server's message, naming the contract's formats
+    config = json.loads(page.locator("#photo-upload-config").text_content())
+    (tmp_path / "receita.pdf").write_bytes(b"%PDF-1.4 not a photo")
+    page.set_input_files("#photo-input", str(tmp_path / "receita.pdf"))
+    page.wait_for_function("document.querySelectorAll("
+                           "'#photo-gallery .photo-card[data-photo-status=\"upload-failed\"]').length === 2")
+    states = page.locator('#photo-gallery .photo-card[data-photo-status="upload-failed"] .photo-state').all_inner_texts()
+    shown = next(text for text in states if "MB" not in text)
+    assert shown == config["messages"]["format"]
+    assert all(label in shown for label in photo_contract.ACCEPTED_LABELS)
     assert posts == []

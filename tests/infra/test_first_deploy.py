@@ -14,6 +14,8 @@ import sys
 
 import pytest
 
+from scripts import diff as make_diff
+from scripts import template_snapshot
 from stacks.bootstrap import CFN_HUP_UNIT, CFN_HUP_UNIT_PATH
 from stacks.clinic_server import (
     APP_PORT,
@@ -24,10 +26,6 @@ from stacks.clinic_server import (
 from stacks.config import ConfigError
 
 from .conftest import REPO, instance, only, processor, resources_of, synth
-
-sys.path.insert(0, str(REPO / "scripts"))
-import diff as make_diff  # noqa: E402
-import template_snapshot  # noqa: E402
 
 # Every resource that holds data the clinic cannot recreate.
 STATEFUL_TYPES = {

@@ -30,3 +30,44 @@ def _function(path: str, cls: str | None, name: str) -> ast.FunctionDef:
 def test_named_functions_are_short(path, cls, name):
     fn = _function(path, cls, name)
     assert fn.end_lineno - fn.lineno + 1 <= LIMIT
+
+
+# --- every function, in every runtime tree ------------------------------------------------
+
+TREES = ("stacks", "lambda_src", "ec2_userdata", "clinic_app/registry", "clinic_app/clinic", "local")
+# Known long functions, each with why it stays for now. Empty it as they go.
+KNOWN_LONG = {
+    # registry/search.py is being reworked by the search/mutation work running in parallel
+    # (issues 15 and 18); splitting it here would collide with that.
+    "clinic_app/registry/search.py:_run_index",
+}
+
+
+def long_functions() -> list[str]:
+    found = []
+    for tree in TREES:
+        for path in sorted((REPO / tree).rglob("*.py")):
+            if "migrations" in path.parts or "__pycache__" in path.parts:
+                continue
+            for node in ast.walk(ast.parse(path.read_text(encoding="utf-8"))):
+                if isinstance(node, ast.FunctionDef | ast.AsyncFunctionDef):
+                    length = node.end_lineno - node.lineno + 1
+                    name = f"{path.relative_to(REPO)}:{node.name}"
+                    if length > LIMIT and name not in KNOWN_LONG:
+                        found.append(f"{name} ({length} lines)")
+    return found
+
+
+def test_no_function_is_over_the_limit():
+    assert long_functions() == []
+
+
+def test_the_known_long_ones_are_still_long():
+    """An entry that got short leaves KNOWN_LONG (the list only shrinks)."""
+    lengths = {}
+    for name in KNOWN_LONG:
+        path, func = name.split(":")
+        tree = ast.parse((REPO / path).read_text(encoding="utf-8"))
+        lengths[name] = max(n.end_lineno - n.lineno + 1 for n in ast.walk(tree)
+                            if isinstance(n, ast.FunctionDef) and n.name == func)
+    assert all(length > LIMIT for length in lengths.values()), lengths

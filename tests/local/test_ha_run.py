@@ -26,8 +26,6 @@ from local.ha_load import run_load  # noqa: E402
 from local.pg import why_unavailable  # noqa: E402
 from tests.local.stack import alive, descendants  # noqa: E402
 
-SMOKE = REPO / "scripts" / "smoke.py"
-
 
 class HaRun:
     def __init__(self):
@@ -85,7 +83,7 @@ def ha():
 def test_smoke_passes_on_the_local_ha_run(ha):
     env = {k: v for k, v in os.environ.items() if not k.startswith("AWS_")}
     env.update(PASSWORD=ha.password, PYTHONUNBUFFERED="1")
-    result = subprocess.run([sys.executable, str(SMOKE), "--url", ha.url, "--allow-http", "--processing-timeout", "60"],
+    result = subprocess.run([sys.executable, "-m", "scripts.smoke", "--url", ha.url, "--allow-http", "--processing-timeout", "60"],
                             cwd=REPO, env=env, capture_output=True, text=True, timeout=300)
     assert result.returncode == 0, result.stdout + result.stderr
     assert "smoke passed in" in result.stdout

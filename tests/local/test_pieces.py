@@ -75,17 +75,17 @@ def test_worker_retries_a_raising_handler_then_drops_it_like_lambda_async():
     assert sqs.deleted == ["r"]
 
 
-def test_worker_loads_the_deployed_handler_module(monkeypatch):
-    # Keep lambda_src's top-level modules out of the rest of the session (see pytest.ini).
-    monkeypatch.setattr(sys, "path", list(sys.path))
-    absent = [name for name in ("handler", "imaging", "jsonlog") if name not in sys.modules]
-    try:
-        fn = worker.load_handler()
-        assert fn.__module__ == "handler"
-        assert sys.modules["handler"].__file__ == str(REPO / "lambda_src" / "handler.py")
-    finally:
-        for name in absent:
-            sys.modules.pop(name, None)
+def test_worker_loads_the_deployed_handler_module(tmp_path):
+    """In the worker's own environment (local/env.py), with no sys.path edit anywhere."""
+    from local.env import base_env, worker_env
+
+    env = worker_env(base_env("http://127.0.0.1:1", "us-east-1"))
+    code = ("import sys; before = list(sys.path); from local import worker; fn = worker.load_handler(); "
+            "import handler; assert sys.path == before; print(fn.__module__, handler.__file__)")
+    result = subprocess.run([sys.executable, "-c", code], env=env, cwd=tmp_path, capture_output=True, text=True,
+                            timeout=60, check=False)
+    assert result.returncode == 0, result.stderr
+    assert result.stdout.split() == ["handler", str(REPO / "lambda_src" / "handler.py")]
 
 
 @mock_aws

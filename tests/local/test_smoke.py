@@ -15,7 +15,6 @@ from local.bucket import BUCKET, clients
 from tests.local import stack as stack_mod
 
 REPO = stack_mod.REPO
-SMOKE = REPO / "scripts" / "smoke.py"
 STEPS = (
     "HTTPS and headers", "healthz", "sign in", "create tutor", "create animal", "upload photo to S3",
     "processed thumbnail", "delete photo", "delete animal", "delete tutor",
@@ -33,7 +32,7 @@ def run_smoke(stack, *args: str, password: str | None = None) -> subprocess.Comp
     env = {k: v for k, v in os.environ.items() if not k.startswith("AWS_")}
     env.update(PASSWORD=password or stack.password, PYTHONUNBUFFERED="1")
     return subprocess.run(
-        [sys.executable, str(SMOKE), "--url", stack.url, "--allow-http", "--processing-timeout", "60", *args],
+        [sys.executable, "-m", "scripts.smoke", "--url", stack.url, "--allow-http", "--processing-timeout", "60", *args],
         cwd=REPO, env=env, capture_output=True, text=True, timeout=300,
     )  # fmt: skip
 
@@ -94,6 +93,6 @@ def test_smoke_fails_with_its_reason_and_still_cleans_up(stack):
 
 def test_smoke_refuses_plain_http_unless_told(stack):
     env = {**os.environ, "PASSWORD": stack.password}
-    result = subprocess.run([sys.executable, str(SMOKE), "--url", stack.url], cwd=REPO, env=env,
+    result = subprocess.run([sys.executable, "-m", "scripts.smoke", "--url", stack.url], cwd=REPO, env=env,
                             capture_output=True, text=True, timeout=60)  # fmt: skip
     assert result.returncode == 1 and "is not HTTPS" in result.stdout

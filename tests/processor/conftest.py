@@ -1,11 +1,7 @@
-import sys
-from pathlib import Path
+"""Processor test fixtures. lambda_src's flat modules are on the path through
+pytest.ini (as the Lambda runtime has its asset root)."""
 
 import pytest
-
-LAMBDA_SRC = Path(__file__).resolve().parents[2] / "lambda_src"
-if str(LAMBDA_SRC) not in sys.path:
-    sys.path.insert(0, str(LAMBDA_SRC))
 
 
 @pytest.fixture

@@ -7,6 +7,7 @@ truncated, and as a pixel bomb whose container claims a huge canvas.
 """
 
 import io
+import os
 import subprocess
 import sys
 
@@ -233,16 +234,16 @@ def test_heif_support_is_loaded_only_for_a_heif_file(tmp_path):
     heic = tmp_path / "x.heic"
     heic.write_bytes(pf.heic(display=(64, 48)))
     code = (
-        "import sys; sys.path[:0] = sys.argv[1:3]; import handler, imaging, photo_factory as pf\n"
+        "import sys; import handler, imaging, photo_factory as pf\n"
         "assert 'pillow_heif' not in sys.modules, 'loaded at import'\n"
         "imaging.process(pf.plain_jpeg())\n"
         "assert 'pillow_heif' not in sys.modules, 'loaded for a JPEG'\n"
-        "assert imaging.process(open(sys.argv[3], 'rb').read()).format == 'HEIF'\n"
+        "assert imaging.process(open(sys.argv[1], 'rb').read()).format == 'HEIF'\n"
         "assert 'pillow_heif' in sys.modules\n"
     )
     here = __import__("pathlib").Path(__file__).parent
-    result = subprocess.run([sys.executable, "-c", code, str(here.parents[1] / "lambda_src"), str(here),
-                             str(heic)], capture_output=True, text=True)
+    env = {**os.environ, "PYTHONPATH": os.pathsep.join([str(here.parents[1] / "lambda_src"), str(here)])}
+    result = subprocess.run([sys.executable, "-c", code, str(heic)], env=env, capture_output=True, text=True)
     assert result.returncode == 0, result.stderr
 
 

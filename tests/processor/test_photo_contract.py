@@ -127,12 +127,6 @@ def test_the_constructor_enforces_the_same_rules():
 PREFIXES = (contract.UPLOADS_PREFIX, contract.PROCESSED_PREFIX, contract.BACKUPS_PREFIX)
 RUNTIME_TREES = ("stacks", "lambda_src", "local", "clinic_app", "ec2_userdata", "scripts")
 CONTRACT_FILES = {REPO / "lambda_src" / "photo_contract.py", REPO / "clinic_app" / "registry" / "photo_contract.py"}
-# Known copies outside this change's scope, each with its owner. Empty it as they go.
-KNOWN_ELSEWHERE = {
-    # seed_demo's handle() is being split by the coordinator (issue 12, app part); its two
-    # keys should become contract.upload_key / contract.rendition_key then.
-    "clinic_app/registry/management/commands/seed_demo.py",
-}
 
 
 def _docstrings(tree: ast.AST) -> set[int]:
@@ -182,7 +176,7 @@ def runtime_copies() -> list[str]:
         for path in sorted((REPO / tree).rglob("*")):
             rel = str(path.relative_to(REPO))
             if (not path.is_file() or path in CONTRACT_FILES or path.resolve() in CONTRACT_FILES
-                    or rel in KNOWN_ELSEWHERE or "__pycache__" in path.parts or "/migrations/" in rel):
+                    or "__pycache__" in path.parts or "/migrations/" in rel):
                 continue
             if path.suffix == ".py":
                 found += python_copies(path)

@@ -149,14 +149,79 @@ def test_every_name_the_app_reads_is_declared():
     assert _literal_env_names(REPO / "clinic_app" / "clinic" / "settings.py") == set()
 
 
+def _docstring_ids(tree: ast.AST) -> set[int]:
+    ids = set()
+    for node in ast.walk(tree):
+        if isinstance(node, ast.Module | ast.ClassDef | ast.FunctionDef | ast.AsyncFunctionDef) and node.body:
+            first = node.body[0]
+            if isinstance(first, ast.Expr) and isinstance(first.value, ast.Constant):
+                ids.add(id(first.value))
+    return ids
+
+
+def spelled_env_names(path: Path) -> list[str]:
+    """DJANGO_*/CLINIC_* names written as string literals (docstrings may explain them)."""
+    tree = ast.parse(path.read_text(encoding="utf-8"))
+    skip = _docstring_ids(tree)
+    found = []
+    for node in ast.walk(tree):
+        if isinstance(node, ast.Constant) and isinstance(node.value, str) and id(node) not in skip:
+            found += [f"{path.relative_to(REPO)}:{node.lineno}: {name}"
+                      for name in re.findall(r"\b(?:DJANGO|CLINIC)_[A-Z][A-Z0-9_]*\b", node.value)]
+    return found
+
+
+SPELLING_TREES = ("clinic_app", "local", "scripts", "lambda_src", "stacks", "ec2_userdata")
+
+
+def test_no_name_is_spelled_outside_envvars():
+    """Every Python file that runs (the app, the local runner, scripts, the processor, the
+    stack, the instance's tools and gunicorn.conf.py) imports the names from envvars.
+    The local runner's own CLINIC_LOCAL_* variables are not the app's."""
+    found = []
+    for tree in SPELLING_TREES:
+        for path in sorted((REPO / tree).rglob("*.py")):
+            if path.name == "envvars.py" or "__pycache__" in path.parts or "migrations" in path.parts:
+                continue
+            found += [f for f in spelled_env_names(path) if not (tree == "local" and "CLINIC_LOCAL_" in f)]
+    assert found == []
+
+
+def test_the_spelling_scan_finds_a_name(tmp_path, monkeypatch):
+    planted = tmp_path / "x.py"
+    planted.write_text('"""CLINIC_DEBUG in a docstring is fine."""\nimport os\nos.environ.get("CLINIC_HTTPS")\n')
+    monkeypatch.setattr(sys.modules[__name__], "REPO", tmp_path)
+    assert spelled_env_names(planted) == ["x.py:3: CLINIC_HTTPS"]
+
+
+@pytest.mark.parametrize(("value", "started"), [("", True), ("1", True), ("off", False), ("0", False)])
+def test_the_outbox_thread_switch_is_a_strict_boolean(value, started):
+    """clinic/wsgi.py reads settings.OUTBOX_THREAD (env_bool), not "anything but 0"."""
+    probe = ("import clinic.wsgi; from registry import outbox; "
+             "print('started' if outbox._thread_started.is_set() else 'off')")
+    result = _run_with_settings(probe, **{envvars.OUTBOX_THREAD: value})
+    assert result.returncode == 0, result.stderr
+    assert result.stdout.strip() == ("started" if started else "off")
+
+
+def test_a_misspelt_outbox_switch_stops_the_app():
+    result = _run_with_settings("import clinic.wsgi", **{envvars.OUTBOX_THREAD: "ture"})
+    assert result.returncode != 0 and "ImproperlyConfigured" in result.stderr
+    assert envvars.OUTBOX_THREAD in result.stderr and "'ture'" in result.stderr
+
+
 # --- settings fail loudly ------------------------------------------------------------------
 
-def _import_settings(**env: str) -> subprocess.CompletedProcess:
+def _run_with_settings(code: str, **env: str) -> subprocess.CompletedProcess:
     clean = {k: v for k, v in os.environ.items() if not k.startswith(("DJANGO_", "CLINIC_"))}
     clean.update({"DJANGO_SETTINGS_MODULE": "clinic.settings", "CLINIC_ALLOW_INSECURE_KEY": "1",
                   "PYTHONPATH": os.pathsep.join([str(REPO), str(REPO / "clinic_app")]), **env})
-    return subprocess.run([sys.executable, "-c", "from django.conf import settings; settings.DEBUG; print('ok')"],
-                          env=clean, capture_output=True, text=True, timeout=60, check=False)
+    return subprocess.run([sys.executable, "-c", code], env=clean, capture_output=True, text=True, timeout=60,
+                          check=False)
+
+
+def _import_settings(**env: str) -> subprocess.CompletedProcess:
+    return _run_with_settings("from django.conf import settings; settings.DEBUG; print('ok')", **env)
 
 
 @pytest.mark.parametrize(("name", "value"), [

@@ -18,6 +18,8 @@ import time
 
 from django.db.backends.postgresql import base
 
+from clinic import envvars
+
 SECRET_TTL = 300  # seconds
 _lock = threading.Lock()
 _cached: dict = {"at": 0.0, "value": None}
@@ -31,7 +33,7 @@ def _read_secret(secret_id: str) -> dict:
 
 
 def current_credentials(refresh: bool = False) -> dict:
-    secret_id = os.environ.get("CLINIC_DB_SECRET_ID", "")
+    secret_id = os.environ.get(envvars.DB_SECRET_ID, "")
     if not secret_id:
         return {}
     with _lock:

@@ -14,6 +14,7 @@ import json
 import os
 from pathlib import Path
 
+from clinic import envvars as E
 from django.contrib.auth import get_user_model
 from django.contrib.auth.models import Group
 from django.core.management.base import BaseCommand, CommandError
@@ -42,9 +43,9 @@ class Command(BaseCommand):
 
     def add_arguments(self, parser):
         parser.add_argument("--username", default=None)
-        parser.add_argument("--email", default=os.environ.get("CLINIC_ADMIN_EMAIL", ""))
+        parser.add_argument("--email", default=os.environ.get(E.ADMIN_EMAIL, ""))
         parser.add_argument("--password-file", default=None)
-        parser.add_argument("--secret-id", default=os.environ.get("CLINIC_ADMIN_SECRET_ID") or None)
+        parser.add_argument("--secret-id", default=os.environ.get(E.ADMIN_SECRET_ID) or None)
 
     def handle(self, *args, **options):
         username = options["username"]
@@ -61,8 +62,8 @@ class Command(BaseCommand):
                 raise CommandError(f"Não foi possível ler o segredo: {type(exc).__name__}") from None
             username = username or secret_user
         else:
-            password = os.environ.get("CLINIC_ADMIN_PASSWORD", "")
-        username = username or os.environ.get("CLINIC_ADMIN_USERNAME") or "admin"
+            password = os.environ.get(E.ADMIN_PASSWORD, "")
+        username = username or os.environ.get(E.ADMIN_USERNAME) or "admin"
 
         User = get_user_model()
         with transaction.atomic():
@@ -81,7 +82,7 @@ class Command(BaseCommand):
                 return
             if not password:
                 raise CommandError(
-                    "Senha não informada: defina CLINIC_ADMIN_PASSWORD, --password-file ou --secret-id."
+                    f"Senha não informada: defina {E.ADMIN_PASSWORD}, --password-file ou --secret-id."
                 )
             if len(password) < 12:
                 raise CommandError("A senha do administrador deve ter pelo menos 12 caracteres.")

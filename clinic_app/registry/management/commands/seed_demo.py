@@ -66,6 +66,103 @@ NEIGHBOURHOODS = ["Centro", "Jardim América", "Vila Nova", "Santa Cecília", "B
                   "Savassi", "Batel", "Moinhos de Vento", "Pituba", "Boa Viagem", "Aldeota", "Asa Sul"]
 
 
+TUTOR_COLUMNS = ["name", "search_name", "cpf", "phone", "phone_secondary", "search_phones", "email", "cep",
+                 "street", "number", "complement", "neighbourhood", "city", "uf", "notes", "created_at", "updated_at"]
+ANIMAL_COLUMNS = ["name", "search_name", "species", "breed", "sex", "neutered", "birth_date", "birth_date_estimated",
+                  "coat", "microchip", "weight_kg", "tutor_id", "is_active", "deceased", "deceased_on", "notes",
+                  "created_at", "updated_at"]
+PHOTO_COLUMNS = ["photo_id", "animal_id", "key", "original_name", "content_type", "size", "uploaded_at", "status",
+                 "is_primary", "renditions", "error_code", "error_message", "processed_at"]
+PHOTO_NAME = "foto.jpg"
+
+
+class Identifiers:
+    """Valid CPFs and microchips never used before (in the database or this run)."""
+
+    def __init__(self, rnd: random.Random):
+        self.rnd = rnd
+        self.cpfs = set(Tutor.objects.exclude(cpf=None).values_list("cpf", flat=True))
+        self.chips = set(Animal.objects.exclude(microchip=None).values_list("microchip", flat=True))
+
+    def cpf(self) -> str:
+        while True:
+            base = f"{self.rnd.randrange(1, 10**9):09d}"
+            value = base + cpf_check_digits(base)
+            if value not in self.cpfs and value != value[0] * 11:
+                self.cpfs.add(value)
+                return value
+
+    def chip(self) -> str:
+        while True:
+            value = "076" + f"{self.rnd.randrange(10**12):012d}"  # 076 = Brazil (ISO 3166)
+            if value not in self.chips:
+                self.chips.add(value)
+                return value
+
+
+def insert(model, columns: list[str], rows: list[tuple], batch: int) -> None:
+    """Plain INSERTs (executemany) rather than bulk_create: ~20x faster for the
+    benchmark's 70k rows; values are adapted with the backend's ops by the caller."""
+    quote = connection.ops.quote_name
+    sql = (f"INSERT INTO {quote(model._meta.db_table)} ({', '.join(quote(c) for c in columns)}) "
+           f"VALUES ({', '.join(['%s'] * len(columns))})")
+    with connection.cursor() as cursor:
+        for i in range(0, len(rows), batch):
+            cursor.executemany(sql, rows[i:i + batch])
+
+
+def tutor_row(rnd: random.Random, ids: Identifiers, now_db) -> tuple:
+    city, uf, ddd = rnd.choice(CITIES)
+    first = rnd.choice(FIRST)
+    name = f"{first} {rnd.choice(LAST)} {rnd.choice(LAST)}"
+    phone = f"{ddd}9{rnd.randrange(10**8):08d}"
+    phone2 = f"{ddd}{rnd.choice('2345')}{rnd.randrange(10**7):07d}" if rnd.random() < 0.2 else ""
+    return (
+        name, fold(name), ids.cpf() if rnd.random() < 0.9 else None, phone, phone2, f"{phone} {phone2}".strip(),
+        f"{fold(first)}.{rnd.randrange(10000)}@exemplo.com.br" if rnd.random() < 0.7 else "",
+        f"{rnd.randrange(1000, 99999):05d}{rnd.randrange(1000):03d}",
+        rnd.choice(STREETS), str(rnd.randrange(1, 3000)),
+        rnd.choice(["", "", "", "apto 12", "casa 2", "bloco B apto 304", "fundos"]),
+        rnd.choice(NEIGHBOURHOODS), city, uf, "", now_db, now_db,
+    )
+
+
+def animal_row(rnd: random.Random, ids: Identifiers, pick_tutor, today: date, now_db) -> tuple:
+    """One animal; the random draws keep their historical order (a seed gives the same clinic)."""
+    ops = connection.ops
+    species_pop, species_w = zip(*SPECIES, strict=True)
+    sp = rnd.choices(species_pop, species_w)[0]
+    name = rnd.choice(PET_NAMES)
+    born = today - timedelta(days=rnd.randrange(30, 365 * 16))
+    deceased = rnd.random() < 0.03
+    weight = (rnd.uniform(250, 700) if sp in ("horse", "cattle") else rnd.uniform(0.005, 0.4) if sp == "fish"
+              else rnd.uniform(0.05, 45.0))
+    sex = (rnd.choice(["male", "female", "female", "male", "unknown"]) if sp in ("bird", "reptile")
+           else rnd.choice(["male", "female"]))
+    breed, neutered = rnd.choice(BREEDS[sp]), rnd.random() < 0.5
+    estimated, coat = rnd.random() < 0.25, rnd.choice(COATS)
+    chip = ids.chip() if rnd.random() < 0.6 else None
+    tutor_id, active = pick_tutor(), rnd.random() > 0.08
+    died = date.fromordinal(rnd.randrange(born.toordinal(), today.toordinal() + 1)) if deceased else None
+    return (
+        name, fold(name), sp, breed, sex, neutered, ops.adapt_datefield_value(born), estimated, coat, chip,
+        ops.adapt_decimalfield_value(Decimal(str(round(weight, 2))), 7, 3), tutor_id, active, deceased,
+        ops.adapt_datefield_value(died), "", now_db, now_db,
+    )
+
+
+def photo_row(rnd: random.Random, animal_id: int, now_db) -> tuple:
+    """A processed photo as the contract describes it (no object in S3: for benchmarks)."""
+    pid = f"{rnd.getrandbits(128):032x}"
+    renditions = {
+        spec.name: {"key": photo_contract.rendition_key(pid, spec.name), "width": spec.box, "height": spec.box,
+                    "bytes": spec.box * 40, "content_type": photo_contract.CONTENT_TYPE}
+        for spec in photo_contract.RENDITIONS
+    }
+    return (pid, animal_id, photo_contract.upload_key(pid, PHOTO_NAME), PHOTO_NAME, photo_contract.CONTENT_TYPE,
+            123456, now_db, photo_contract.STATUS_OK, True, json.dumps(renditions), "", "", now_db)
+
+
 class Command(BaseCommand):
     help = "Popula o banco com dados de demonstração realistas (tutores e animais)."
 
@@ -81,132 +178,55 @@ class Command(BaseCommand):
         rnd = random.Random(options["seed"])
         n_animals = max(0, options["animals"])
         n_tutors = options["tutors"] if options["tutors"] is not None else max(1, int(n_animals * 0.4))
-        batch = options["batch_size"]
-        now = timezone.now()
-        today = timezone.localdate()
-
-        used_cpfs = set(Tutor.objects.exclude(cpf=None).values_list("cpf", flat=True))
-        used_chips = set(Animal.objects.exclude(microchip=None).values_list("microchip", flat=True))
-
-        def cpf():
-            while True:
-                base = f"{rnd.randrange(1, 10**9):09d}"
-                value = base + cpf_check_digits(base)
-                if value not in used_cpfs and value != value[0] * 11:
-                    used_cpfs.add(value)
-                    return value
-
-        def chip():
-            while True:
-                value = "076" + f"{rnd.randrange(10**12):012d}"  # 076 = Brazil (ISO 3166)
-                if value not in used_chips:
-                    used_chips.add(value)
-                    return value
-
-        ops = connection.ops
-        now_db = ops.adapt_datetimefield_value(now)
-
-        def insert(model, columns, rows):
-            table = connection.ops.quote_name(model._meta.db_table)
-            cols = ", ".join(connection.ops.quote_name(c) for c in columns)
-            marks = ", ".join(["%s"] * len(columns))
-            sql = f"INSERT INTO {table} ({cols}) VALUES ({marks})"
-            with connection.cursor() as cursor:
-                for i in range(0, len(rows), batch):
-                    cursor.executemany(sql, rows[i:i + batch])
-
-        # Plain INSERTs (executemany) rather than bulk_create: ~20x faster for
-        # the benchmark's 70k rows; values are adapted with the backend's ops.
+        self.batch = options["batch_size"]
+        self.now_db = connection.ops.adapt_datetimefield_value(timezone.now())
+        ids = Identifiers(rnd)
         with transaction.atomic():
-            last_tutor = Tutor.objects.order_by("-id").values_list("id", flat=True).first() or 0
-            rows = []
-            for _ in range(n_tutors):
-                city, uf, ddd = rnd.choice(CITIES)
-                first = rnd.choice(FIRST)
-                name = f"{first} {rnd.choice(LAST)} {rnd.choice(LAST)}"
-                phone = f"{ddd}9{rnd.randrange(10**8):08d}"
-                phone2 = f"{ddd}{rnd.choice('2345')}{rnd.randrange(10**7):07d}" if rnd.random() < 0.2 else ""
-                rows.append((
-                    name, fold(name), cpf() if rnd.random() < 0.9 else None, phone, phone2,
-                    f"{phone} {phone2}".strip(),
-                    f"{fold(first)}.{rnd.randrange(10000)}@exemplo.com.br" if rnd.random() < 0.7 else "",
-                    f"{rnd.randrange(1000, 99999):05d}{rnd.randrange(1000):03d}",
-                    rnd.choice(STREETS), str(rnd.randrange(1, 3000)),
-                    rnd.choice(["", "", "", "apto 12", "casa 2", "bloco B apto 304", "fundos"]),
-                    rnd.choice(NEIGHBOURHOODS), city, uf, "", now_db, now_db,
-                ))
-            insert(Tutor, ["name", "search_name", "cpf", "phone", "phone_secondary", "search_phones", "email",
-                           "cep", "street", "number", "complement", "neighbourhood", "city", "uf", "notes",
-                           "created_at", "updated_at"], rows)
-            tutor_ids = list(Tutor.objects.filter(id__gt=last_tutor).order_by("id").values_list("id", flat=True))
-            new_tutor_ids = list(tutor_ids)
-            if not tutor_ids:
-                tutor_ids = list(Tutor.objects.values_list("id", flat=True))
+            tutor_ids = self.seed_tutors(rnd, ids, n_tutors, consent_seed=options["seed"] + 1)
             if not tutor_ids:
                 self.stdout.write("Nenhum tutor disponível.")
                 return
-            # Each demo tutor signed the photo consent at registration (no photo
-            # upload without it, LGPD); some accept WhatsApp/e-mail messages.
-            # (their own generator: the records and animals stay those of --seed)
-            crnd = random.Random(options["seed"] + 1)
-            rows = []
-            for tid in new_tutor_ids:
-                rows.append((tid, ConsentRecord.Purpose.PHOTOS.value, True, ConsentRecord.Method.SIGNED.value,
-                             "", "", now_db))
-                for purpose in (ConsentRecord.Purpose.WHATSAPP, ConsentRecord.Purpose.EMAIL):
-                    if crnd.random() < 0.5:
-                        rows.append((tid, purpose.value, True, ConsentRecord.Method.SIGNED.value, "", "", now_db))
-            insert(ConsentRecord, ["tutor_id", "purpose", "granted", "method", "note", "recorded_by_name",
-                                   "recorded_at"], rows)
-
-            last_animal = Animal.objects.order_by("-id").values_list("id", flat=True).first() or 0
-            species_pop, species_w = zip(*SPECIES)
-            rows = []
-            for i in range(n_animals):
-                sp = rnd.choices(species_pop, species_w)[0]
-                name = rnd.choice(PET_NAMES)
-                born = today - timedelta(days=rnd.randrange(30, 365 * 16))
-                deceased = rnd.random() < 0.03
-                weight = (rnd.uniform(250, 700) if sp in ("horse", "cattle") else rnd.uniform(0.005, 0.4) if sp == "fish"
-                          else rnd.uniform(0.05, 45.0))
-                sex = (rnd.choice(["male", "female", "female", "male", "unknown"]) if sp in ("bird", "reptile")
-                       else rnd.choice(["male", "female"]))
-                rows.append((
-                    name, fold(name), sp, rnd.choice(BREEDS[sp]), sex, rnd.random() < 0.5,
-                    ops.adapt_datefield_value(born), rnd.random() < 0.25, rnd.choice(COATS),
-                    chip() if rnd.random() < 0.6 else None,
-                    ops.adapt_decimalfield_value(Decimal(str(round(weight, 2))), 7, 3),
-                    # the first tutors get one animal each, so every tutor has at least one
-                    tutor_ids[i] if i < len(tutor_ids) else rnd.choice(tutor_ids),
-                    rnd.random() > 0.08, deceased,
-                    ops.adapt_datefield_value(date.fromordinal(rnd.randrange(born.toordinal(), today.toordinal() + 1)))
-                    if deceased else None,
-                    "", now_db, now_db,
-                ))
-            insert(Animal, ["name", "search_name", "species", "breed", "sex", "neutered", "birth_date",
-                            "birth_date_estimated", "coat", "microchip", "weight_kg", "tutor_id", "is_active",
-                            "deceased", "deceased_on", "notes", "created_at", "updated_at"], rows)
-
-            fraction = options["with_photos"]
-            if fraction > 0:
-                animal_ids = Animal.objects.filter(id__gt=last_animal).values_list("id", flat=True)
-                rows = []
-                for animal_id in animal_ids.iterator():
-                    if rnd.random() >= fraction:
-                        continue
-                    pid = f"{rnd.getrandbits(128):032x}"
-                    renditions = {
-                        n: {"key": f"processed/{pid}/{n}.jpg", "width": w, "height": w, "bytes": w * 40,
-                            "content_type": "image/jpeg"}
-                        for n, w in ((spec.name, spec.box) for spec in photo_contract.RENDITIONS)
-                    }
-                    rows.append((pid, animal_id, f"uploads/{pid}/foto.jpg", "foto.jpg", "image/jpeg", 123456,
-                                 now_db, "ok", True, json.dumps(renditions), "", "", now_db))
-                insert(Photo, ["photo_id", "animal_id", "key", "original_name", "content_type", "size",
-                               "uploaded_at", "status", "is_primary", "renditions", "error_code", "error_message",
-                               "processed_at"], rows)
+            animal_ids = self.seed_animals(rnd, ids, n_animals, tutor_ids)
+            if options["with_photos"] > 0:
+                self.seed_photos(rnd, animal_ids, options["with_photos"])
         if connection.vendor == "sqlite":
             with connection.cursor() as cursor:
                 cursor.execute("ANALYZE")  # planner statistics for the new volume
         if options["verbosity"]:
             self.stdout.write(self.style.SUCCESS(f"Criados {n_tutors} tutores e {n_animals} animais."))
+
+    def seed_tutors(self, rnd: random.Random, ids: Identifiers, count: int, consent_seed: int) -> list[int]:
+        """The new tutors' ids (every tutor's when none was added)."""
+        last = Tutor.objects.order_by("-id").values_list("id", flat=True).first() or 0
+        insert(Tutor, TUTOR_COLUMNS, [tutor_row(rnd, ids, self.now_db) for _ in range(count)], self.batch)
+        new = list(Tutor.objects.filter(id__gt=last).order_by("id").values_list("id", flat=True))
+        self.seed_consent(random.Random(consent_seed), new)
+        return new or list(Tutor.objects.values_list("id", flat=True))
+
+    def seed_consent(self, rnd: random.Random, tutor_ids: list[int]) -> None:
+        """Each demo tutor signed the photo consent at registration (no photo
+        upload without it, LGPD); some accept WhatsApp/e-mail messages. Its own
+        generator: the records and animals stay those of --seed."""
+        signed = ConsentRecord.Method.SIGNED.value
+        rows = []
+        for tid in tutor_ids:
+            rows.append((tid, ConsentRecord.Purpose.PHOTOS.value, True, signed, "", "", self.now_db))
+            for purpose in (ConsentRecord.Purpose.WHATSAPP, ConsentRecord.Purpose.EMAIL):
+                if rnd.random() < 0.5:
+                    rows.append((tid, purpose.value, True, signed, "", "", self.now_db))
+        insert(ConsentRecord, ["tutor_id", "purpose", "granted", "method", "note", "recorded_by_name",
+                               "recorded_at"], rows, self.batch)
+
+    def seed_animals(self, rnd: random.Random, ids: Identifiers, count: int, tutor_ids: list[int]):
+        """The new animals' ids; the first tutors get one animal each, so every tutor has at least one."""
+        last = Animal.objects.order_by("-id").values_list("id", flat=True).first() or 0
+        today = timezone.localdate()
+        rows = [animal_row(rnd, ids, lambda i=i: tutor_ids[i] if i < len(tutor_ids) else rnd.choice(tutor_ids),
+                           today, self.now_db) for i in range(count)]
+        insert(Animal, ANIMAL_COLUMNS, rows, self.batch)
+        return Animal.objects.filter(id__gt=last).values_list("id", flat=True)
+
+    def seed_photos(self, rnd: random.Random, animal_ids, fraction: float) -> None:
+        rows = [photo_row(rnd, animal_id, self.now_db) for animal_id in animal_ids.iterator()
+                if rnd.random() < fraction]
+        insert(Photo, PHOTO_COLUMNS, rows, self.batch)

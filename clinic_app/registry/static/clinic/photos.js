@@ -19,9 +19,11 @@
   var POLL_FIRST_MS = 400;     // the processor usually answers within a second or two
   var POLL_FACTOR = 1.5;
   var POLL_MAX_MS = 15000;
-  var TYPES = { jpg: "image/jpeg", jpeg: "image/jpeg", png: "image/png", webp: "image/webp", gif: "image/gif",
-                heic: "image/heic", heif: "image/heif", avif: "image/avif" };
-  var FORMATS = "JPEG, PNG, WebP, GIF, HEIC/HEIF ou AVIF";
+  // Limits, accepted types and their messages come from the server
+  // (registry.photos.upload_config, built from photo_contract), never restated here.
+  var configEl = document.getElementById("photo-upload-config");
+  var CONFIG = configEl ? JSON.parse(configEl.textContent) : { max_bytes: 0, types: {}, messages: {} };
+  var TYPES = CONFIG.types;
   var MSG = {
     queued: "Na fila",
     sending: "Enviando…",
@@ -30,14 +32,12 @@
     network: "Falha de rede ao enviar. Verifique a conexão e tente de novo.",
     session: "Sua sessão expirou. Entre de novo (recarregue a página) para continuar.",
     deleted: "Esta foto foi excluída.",
-    format: "Formato não suportado: envie uma foto " + FORMATS + ".",
-    empty: "O arquivo está vazio.",
-    big: "",  // set below from the server's limit (data-max-bytes, photo_contract.MAX_BYTES)
+    format: CONFIG.messages.format,
+    empty: CONFIG.messages.empty,
+    big: CONFIG.messages.big,
     unexpected: "Erro inesperado. Tente de novo."
   };
-  // The byte limit comes from the server (data-max-bytes = photo_contract.MAX_BYTES), never restated here.
-  var MAX_BYTES = uploader ? parseInt(uploader.getAttribute("data-max-bytes"), 10) : 0;
-  MSG.big = "A foto deve ter no máximo " + Math.floor(MAX_BYTES / (1024 * 1024)) + " MB.";
+  var MAX_BYTES = CONFIG.max_bytes;
   var sessionGone = false;
 
   function csrfToken() {
