@@ -377,3 +377,25 @@ def test_the_constructor_accepts_a_failed_manifest_and_the_optional_rendition():
                            renditions={**_full(), "thumb_hd": _rendition(name="thumb_hd")})
     assert set(ok.renditions) == {"large", "medium", "thumb", "thumb_hd"}
     assert ok.renditions["large"].content_type == "image/jpeg"
+
+
+# --- key builders: what they refuse, named in the error ------------------------------------------
+
+@pytest.mark.parametrize("name", ["", None, ".", "..", "a/b", "a b", "x" * 201, "ç.jpg"])
+def test_upload_key_refuses_an_unsafe_file_name_and_names_it(name):
+    with pytest.raises(ValueError) as caught:
+        contract.upload_key(PID, name)
+    assert str(caught.value) == f"not a safe file name: {name!r}"
+
+
+@pytest.mark.parametrize("photo_id", ["", None, "..", "a/b", 7])
+def test_key_builders_name_the_bad_photo_id(photo_id):
+    for build in (contract.upload_prefix, contract.processed_prefix, contract.manifest_key,
+                  lambda p: contract.upload_key(p, "a.jpg"), lambda p: contract.rendition_key(p, "thumb")):
+        with pytest.raises(ValueError) as caught:
+            build(photo_id)
+        assert str(caught.value) == f"not a photo id: {photo_id!r}"
+
+
+def test_the_longest_safe_file_name_is_accepted():
+    assert contract.upload_key(PID, "x" * 200) == f"uploads/{PID}/{'x' * 200}"
