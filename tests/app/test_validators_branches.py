@@ -157,6 +157,9 @@ def test_microchip_branches():
     assert refusal(v.normalise_microchip, "07600000000000a") == (
         "microchip_digits", "Microchip de 15 caracteres (ISO 11784) deve conter apenas números.")
     assert refusal(v.normalise_microchip, "chip") == ("microchip_digits", MSG["microchip_digits"])
+    # letters outside ASCII are refused before the format rules, with the same code
+    assert refusal(v.normalise_microchip, "076çã") == ("microchip_digits", MSG["microchip_digits"])
+    assert refusal(v.normalise_microchip, "07600000000000é") == ("microchip_digits", MSG["microchip_digits"])
     # issue 13: full-width digits are normalised to ASCII (one normalisation for every identifier);
     # numerics that are not decimal digits are refused
     assert v.normalise_microchip("０７６000000000001") == "076000000000001"
