@@ -187,11 +187,14 @@ def test_export_without_a_query_keeps_the_filters(make_animal):
 # --- short terms that are digits; the broad-query threshold -------------------------------------
 
 def test_a_short_number_filters_the_identifiers(make_animal, make_tutor):
-    make_animal(name="Thor", microchip="076000000000042", tutor=make_tutor(name="Ana", phone="11987650000"))
-    make_animal(name="Thor", microchip="076000000000777", tutor=make_tutor(name="Bia", phone="11987650000"))
+    # every identifier fixed: "42" is only in Ana's animal's microchip, "13" in none
+    make_animal(name="Thor", microchip="076000000000042",
+                tutor=make_tutor(name="Ana", cpf="11144477735", phone="11987650000"))
+    make_animal(name="Thor", microchip="076000000000777",
+                tutor=make_tutor(name="Bia", cpf="52998224725", phone="11987650000"))
     result = search.search_animals("thor 42")
     assert [a.tutor.name for a in search.ordered(Animal.objects.all(), result.ids)] == ["Ana"]
-    assert found("thor 99") == []
+    assert found("thor 13") == []
 
 
 def test_exactly_broad_matches_are_still_ranked(make_tutor, monkeypatch):
