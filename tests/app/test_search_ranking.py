@@ -205,3 +205,12 @@ def test_exactly_broad_matches_are_still_ranked(make_tutor, monkeypatch):
     assert found("silva")[0] == "Silvano"                  # 4 matches, not more than 4: ranked
     monkeypatch.setattr(search, "BROAD_MATCHES", 3)
     assert found("silva") == ["Mel", "Nina", "Bidu", "Silvano"]   # newest first
+
+
+def test_an_approximate_hit_marks_only_the_fields_near_the_typo(make_tutor, make_animal):
+    """A word too short to forgive a typo (3 letters) is exact: it makes no field
+    "parecido", not even an empty one."""
+    thor = make_animal(name="Thor", tutor=make_tutor(name="Ana Souza", cpf="11144477735", phone="11987650000"))
+    result = search.search_animals("Tohr Ana")
+    assert result.ids == [thor.pk] and result.approximate
+    assert search.explain_animal(result, thor) == ["nome (parecido)", "tutor"]
