@@ -214,3 +214,23 @@ def test_an_approximate_hit_marks_only_the_fields_near_the_typo(make_tutor, make
     result = search.search_animals("Tohr Ana")
     assert result.ids == [thor.pk] and result.approximate
     assert search.explain_animal(result, thor) == ["nome (parecido)", "tutor"]
+
+
+@pytest.mark.parametrize("term", ["thor", "amora", "bolinha", "margarida", "conceicao"])
+def test_typo_probes_never_ask_for_more_than_the_word(term):
+    """Each probe is made of pieces of the word, in order, without overlap: no probe
+    needs more text than the word has, and each keeps most of it."""
+    for variant in search.typo_variants(term):
+        assert sum(map(len, variant)) <= len(term), variant
+        assert sum(map(len, variant)) >= max(3, len(term) - 1 - search.allowed_edits(term)), variant
+        assert all(len(p) >= 3 for p in variant), variant
+
+
+def test_a_word_found_somewhere_stays_exact_in_the_typo_pass(make_tutor, make_animal):
+    """Only the words found nowhere are taken as typos: 'Souza' exists, so 'Tohr Souza'
+    is every Souza's animal near 'tohr', not also a Sousa's."""
+    make_animal(name="Thor", tutor=make_tutor(name="Ana Souza", cpf="11144477735"))
+    make_animal(name="Thor", tutor=make_tutor(name="Bia Sousa", cpf="52998224725"))
+    result = search.search_animals("Tohr Souza")
+    assert result.approximate
+    assert [a.tutor.name for a in search.ordered(Animal.objects.all(), result.ids)] == ["Ana Souza"]
