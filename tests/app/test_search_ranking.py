@@ -234,3 +234,13 @@ def test_a_word_found_somewhere_stays_exact_in_the_typo_pass(make_tutor, make_an
     result = search.search_animals("Tohr Souza")
     assert result.approximate
     assert [a.tutor.name for a in search.ordered(Animal.objects.all(), result.ids)] == ["Ana Souza"]
+
+
+def test_a_search_keeps_the_species_and_archive_filters(make_animal):
+    make_animal(name="Thor")
+    thor_cat = make_animal(name="Thor", species=Animal.Species.CAT)
+    make_animal(name="Thor", species=Animal.Species.CAT, is_active=False)
+    result = search.search_animals("thor", species=Animal.Species.CAT)
+    assert result.ids == [thor_cat.pk]
+    assert len(search.search_animals("thor", species=Animal.Species.CAT, active="").ids) == 2
+    assert len(search.search_animals("thor", active="0").ids) == 1
