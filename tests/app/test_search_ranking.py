@@ -9,6 +9,7 @@ on PostgreSQL."""
 from __future__ import annotations
 
 import pytest
+from django.urls import reverse
 from registry import search
 from registry.models import Animal, Tutor
 
@@ -244,3 +245,31 @@ def test_a_search_keeps_the_species_and_archive_filters(make_animal):
     assert result.ids == [thor_cat.pk]
     assert len(search.search_animals("thor", species=Animal.Species.CAT, active="").ids) == 2
     assert len(search.search_animals("thor", active="0").ids) == 1
+
+
+# --- what a query is parsed into ------------------------------------------------------------------
+
+T = search.Term
+
+
+@pytest.mark.parametrize(("q", "terms"), [
+    ("Thor", [T("name", "thor", ("thor",))]),
+    ("529.982.247-25", [T("digits", "52998224725", ("52998224725",))]),
+    ("(11) 8765-4321", [T("digits", "1187654321", ("1187654321", "11987654321"))]),
+    # the index is probed with the part before "@" (a shared domain is in most documents)
+    ("Jose.Conceicao@Exemplo.com.br", [T("email", "jose.conceicao@exemplo.com.br", ("jose.conceicao",))]),
+    ("ab@exemplo.com", [T("email", "ab@exemplo.com", ("ab@exemplo.com",))]),   # too short to probe alone
+    ("thor 42", [T("name", "thor", ("thor",)), T("digits", "42", ("42",))]),  # longest first
+    ("Thor² ", [T("name", "thor", ("thor",))]),          # a superscript is dropped, not an error
+    ("①", []),
+    ("  ", []),
+])
+def test_parse(q, terms):
+    assert search.parse(q) == terms
+
+
+def test_numeric_characters_that_are_not_digits_do_not_break_the_search(make_animal, reception_client):
+    thor = make_animal(name="Thor")
+    assert search.search_animals("Thor²").ids == [thor.pk]
+    page = reception_client.get(reverse("animal_list"), {"q": "Thor½"})
+    assert page.status_code == 200 and "Thor" in page.content.decode()
