@@ -32,6 +32,12 @@ def refusal(func, value) -> tuple[str, str]:
 
 # --- helpers ----------------------------------------------------------------------
 
+def test_ascii_digits_of_nothing_is_empty():
+    assert v.ascii_digits(None) == "" and v.ascii_digits("") == ""
+    assert v.ascii_digits(None, strict=False) == ""
+    assert v.ascii_digits("１２３-４") == "123-4"
+
+
 def test_only_digits_and_fold():
     assert v.only_digits(None) == "" and v.only_digits("") == ""
     assert v.only_digits("(11) 9-8a7") == "11987"
