@@ -273,3 +273,11 @@ def test_numeric_characters_that_are_not_digits_do_not_break_the_search(make_ani
     assert search.search_animals("Thor²").ids == [thor.pk]
     page = reception_client.get(reverse("animal_list"), {"q": "Thor½"})
     assert page.status_code == 200 and "Thor" in page.content.decode()
+
+
+def test_an_email_matches_the_whole_address_not_only_its_probe(make_tutor):
+    """The index is probed with the part before "@"; the whole address must still match."""
+    make_tutor(name="Ana Lima", cpf="11144477735", email="ana.lima@exemplo.com.br")
+    make_tutor(name="Ana Outra", cpf="52998224725", email="ana.lima@outro.com")
+    assert found_tutors("ana.lima@exemplo.com.br") == ["Ana Lima"]
+    assert found_tutors("ANA.LIMA@OUTRO.COM") == ["Ana Outra"]
