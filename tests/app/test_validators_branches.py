@@ -32,6 +32,12 @@ def refusal(func, value) -> tuple[str, str]:
 
 # --- helpers ----------------------------------------------------------------------
 
+def test_ascii_digits_of_nothing_is_empty():
+    assert v.ascii_digits(None) == "" and v.ascii_digits("") == ""
+    assert v.ascii_digits(None, strict=False) == ""
+    assert v.ascii_digits("１２３-４") == "123-4"
+
+
 def test_only_digits_and_fold():
     assert v.only_digits(None) == "" and v.only_digits("") == ""
     assert v.only_digits("(11) 9-8a7") == "11987"
@@ -157,6 +163,9 @@ def test_microchip_branches():
     assert refusal(v.normalise_microchip, "07600000000000a") == (
         "microchip_digits", "Microchip de 15 caracteres (ISO 11784) deve conter apenas números.")
     assert refusal(v.normalise_microchip, "chip") == ("microchip_digits", MSG["microchip_digits"])
+    # letters outside ASCII are refused before the format rules, with the same code
+    assert refusal(v.normalise_microchip, "076çã") == ("microchip_digits", MSG["microchip_digits"])
+    assert refusal(v.normalise_microchip, "07600000000000é") == ("microchip_digits", MSG["microchip_digits"])
     # issue 13: full-width digits are normalised to ASCII (one normalisation for every identifier);
     # numerics that are not decimal digits are refused
     assert v.normalise_microchip("０７６000000000001") == "076000000000001"
@@ -173,3 +182,19 @@ def test_check_digit_ten_becomes_zero():
     # for this base the second check digit sums to 10 (mod 11), written as 0
     assert v.cpf_check_digits("100000028") == "10"
     assert v.is_valid_cpf("100.000.028-10")
+
+
+@pytest.mark.parametrize(("chip", "code", "message"), [
+    ("000123456789012", "microchip_prefix",
+     "Microchip ISO 11784 inválido: o código do país ou fabricante não pode ser 000."),
+    ("999000000000001", "microchip_test", "Código 999: reservado a microchips de teste, não a animais."),
+    ("07600000000000X", "microchip_digits", "Microchip de 15 caracteres (ISO 11784) deve conter apenas números."),
+    ("12345G7890", "microchip_hex", "Microchip de 10 caracteres (FDX-A, modelos antigos) aceita só 0-9 e A-F."),
+    ("AVID*123*456*78Z", "microchip_digits", "Microchip de 9 caracteres (AVID) deve conter apenas números."),
+    ("12345678", "microchip_length",
+     "O microchip deve ter 15 dígitos (ISO 11784), ou 10 caracteres (FDX-A) ou 9 dígitos (AVID) nos modelos "
+     "antigos; foram informados 8."),
+])
+def test_every_microchip_refusal_has_its_code_and_message(chip, code, message):
+    """The code is what the form and the import tell apart; the message is what the user reads."""
+    assert refusal(v.normalise_microchip, chip) == (code, message)
