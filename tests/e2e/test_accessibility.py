@@ -9,6 +9,7 @@ from pathlib import Path
 
 import pytest
 
+from tests.e2e.pages import PAGES, VARIANTS
 from tests.e2e.test_search_flow import sign_in
 
 pytestmark = pytest.mark.e2e
@@ -25,6 +26,36 @@ def violations(page) -> list[dict]:
             for v in result["violations"] if v["impact"] in ("serious", "critical")]
 
 
+def overflow(page, width: int) -> list[dict]:
+    """A page wider than the screen (a phone then zooms out or scrolls sideways)."""
+    wide = page.evaluate("() => document.documentElement.scrollWidth")
+    return [{"id": "horizontal-overflow", "impact": "serious", "width": wide}] if wide > width else []
+
+
+def _pk(href: str) -> str:
+    return re.search(r"/(\d+)/$", href).group(1)
+
+
+def _ids(page, base: str, size: str) -> dict[str, str]:
+    """The records whose pages are checked: two animals, two tutors, a species,
+    and a staff person created here (one per viewport: usernames are unique)."""
+    page.goto(f"{base}/animais/")
+    animals = [_pk(a.get_attribute("href")) for a in page.locator("a.animal-link").all()[:2]]
+    tutors = list(dict.fromkeys(_pk(a.get_attribute("href"))
+                                for a in page.locator("#animal-table tbody tr td:nth-child(5) a").all()))[:2]
+    username = f"axe.{size}"
+    page.goto(f"{base}/administracao/equipe/nova/")
+    page.fill("#id_username", username)
+    page.fill("#id_first_name", "Acessível")
+    page.check("input[name=role][value='Recepção']")
+    page.check("input[name=password_mode][value=gerar]")
+    page.click("#staff-form button[type=submit]")
+    page.goto(f"{base}/administracao/equipe/")
+    edit = page.locator("tr", has_text=username).locator("a", has_text="Editar").get_attribute("href")
+    return {"animal": animals[0], "other_animal": animals[1], "tutor": tutors[0], "other_tutor": tutors[1],
+            "species": "dog", "person": _pk(edit)}
+
+
 @pytest.mark.parametrize("size", VIEWPORTS)
 def test_no_serious_violation_on_any_page(local_stack, browser, size):
     if not AXE.exists():
@@ -36,26 +67,15 @@ def test_no_serious_violation_on_any_page(local_stack, browser, size):
     page.set_default_timeout(15_000)
     found = {}
     try:
-        page.goto(f"{base}/entrar/")
+        page.goto(base + PAGES["login"])
         found["login"] = violations(page)
         sign_in(page, base, local_stack.password)
-        page.goto(f"{base}/animais/")
-        animal_url = page.locator("a.animal-link").first.get_attribute("href")
-        tutor_url = page.locator("#animal-table tbody tr td:nth-child(5) a").first.get_attribute("href")
-        pages = {
-            "animal list": "/animais/", "animal search": "/animais/?q=Tohr",
-            "animal page": animal_url, "animal edit": animal_url + "editar/", "patient card": animal_url + "ficha/",
-            "tutor list": "/tutores/", "tutor page": tutor_url, "tutor edit": tutor_url + "editar/",
-            "new tutor": "/tutores/novo/", "tutor picker": "/animais/novo/?q=silva",
-            # LGPD (issue 16): the data subject's report and the anonymisation's confirmation
-            "data report": tutor_url + "dados/", "erase confirmation": tutor_url + "anonimizar/",
-            "staff list": "/administracao/equipe/", "new staff": "/administracao/equipe/nova/",
-            "audit trail": "/administracao/auditoria/", "audit trail, errors": "/administracao/auditoria/?de=x",
-            "own password": "/conta/senha/",
-        }
-        for name, path in pages.items():
+        ids = _ids(page, base, size)
+        paths = {name: path.format(**ids) for name, path in PAGES.items() if name != "login"}
+        paths.update({name: path.format(**ids) for name, path in VARIANTS.items()})
+        for name, path in paths.items():
             page.goto(base + path)
-            found[name] = violations(page)
+            found[name] = violations(page) + overflow(page, VIEWPORTS[size]["width"])
         page.goto(f"{base}/tutores/novo/")
         page.click("#save-tutor")  # a failed submit: the page with its error messages
         page.wait_for_url(re.compile(r"/tutores/novo/$"))
