@@ -23,6 +23,8 @@ comparison is column-agnostic (``to_jsonb(NEW) - <redactable keys>``).
 
 from __future__ import annotations
 
+from .sql import run as run_sql
+
 TABLE = "registry_auditentry"
 MIGRATION = ("registry", "0009_audit_append_only")
 MESSAGE = "registry_auditentry is append-only: only an LGPD redaction may change an entry"
@@ -79,23 +81,17 @@ PG_DROP = [
 SQLITE_DROP = [f"DROP TRIGGER IF EXISTS {name}" for name in SQLITE_TRIGGERS]
 
 
-def _run(connection, statements) -> None:
-    with connection.cursor() as cursor:
-        for sql in statements:
-            cursor.execute(sql)
-
-
 def create(connection) -> None:
     if connection.vendor == "sqlite":
-        _run(connection, _sqlite_create(_columns(connection)))
+        run_sql(connection, _sqlite_create(_columns(connection)))
     elif connection.vendor == "postgresql":
-        _run(connection, PG_CREATE)
+        run_sql(connection, PG_CREATE)
     else:
         raise RuntimeError(f"audit trail guard: unsupported database {connection.vendor}")
 
 
 def drop(connection) -> None:
-    _run(connection, SQLITE_DROP if connection.vendor == "sqlite" else PG_DROP)
+    run_sql(connection, SQLITE_DROP if connection.vendor == "sqlite" else PG_DROP)
 
 
 def _normalise(sql: str) -> str:

@@ -29,6 +29,7 @@ and ident in one column) and PL/pgSQL triggers folding with ``unaccent``.
 
 from __future__ import annotations
 
+from .sql import run as run_sql
 from .validators import fold
 
 FOLD_FUNCTION = "clinic_fold"
@@ -242,17 +243,11 @@ PG_DROP = [
 ]
 
 
-def _run(connection, statements) -> None:
-    with connection.cursor() as cursor:
-        for sql in statements:
-            cursor.execute(sql)
-
-
 def create(connection) -> None:
     if connection.vendor == "sqlite":
-        _run(connection, SQLITE_CREATE)
+        run_sql(connection, SQLITE_CREATE)
     elif connection.vendor == "postgresql":
-        _run(connection, PG_CREATE)
+        run_sql(connection, PG_CREATE)
     else:
         raise RuntimeError(f"search index: unsupported database {connection.vendor}")
     rebuild(connection)
@@ -260,11 +255,11 @@ def create(connection) -> None:
 
 def rebuild(connection) -> None:
     """Rebuild both documents from the tables (migration, `manage.py search_index --rebuild`)."""
-    _run(connection, SQLITE_REBUILD if connection.vendor == "sqlite" else PG_REBUILD)
+    run_sql(connection, SQLITE_REBUILD if connection.vendor == "sqlite" else PG_REBUILD)
 
 
 def drop(connection) -> None:
-    _run(connection, SQLITE_DROP if connection.vendor == "sqlite" else PG_DROP)
+    run_sql(connection, SQLITE_DROP if connection.vendor == "sqlite" else PG_DROP)
 
 
 # --- after every migrate: the triggers are still there -------------------------

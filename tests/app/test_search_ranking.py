@@ -11,18 +11,13 @@ from __future__ import annotations
 import pytest
 from django.urls import reverse
 from registry import search
-from registry.models import Animal, Tutor
+from registry.models import Animal
+
+from .test_search import found, found_tutors
 
 pytestmark = pytest.mark.django_db
 
 
-def found(q, **kw) -> list[str]:
-    result = search.search_animals(q, **kw)
-    return [a.name for a in search.ordered(Animal.objects.all(), result.ids)]
-
-
-def found_tutors(q) -> list[str]:
-    return [t.name for t in search.ordered(Tutor.objects.all(), search.search_tutors(q).ids)]
 
 
 # --- phone numbers ---------------------------------------------------------------------
