@@ -138,7 +138,7 @@ def breed_create(request, pk: str):
         except IntegrityError:
             breed_form.add_error("name", "Esta raça acabou de ser cadastrada por outra pessoa.")
         else:
-            messages.success(request, f"Raça “{breed_form.cleaned_data['name']}” adicionada a {species.name}.")
+            messages.success(request, f"Raça “{breed_form.cleaned_data['name']}” adicionada às sugestões de {species.name}.")
             return redirect("species_edit", pk=species.pk)
     return _edit_page(request, species, SpeciesForm(instance=species), breed_form, status=400)
 
