@@ -99,7 +99,7 @@ bench: venv
 # and the surviving mutants. MUTATE_ARGS='handler.*' limits it to matching mutants.
 mutate: $(VENV)/.installed
 	@echo ">> mutation testing (mutmut, scope in mutation.cfg); about 30 minutes on 2 cores"
-	@$(PY) scripts/mutate.py --jobs 2 $(MUTATE_ARGS)
+	@$(PY) -m scripts.mutate --jobs 2 $(MUTATE_ARGS)
 
 clean:
 	rm -rf cdk.out .layer-build build .pytest_cache .ruff_cache

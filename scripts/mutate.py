@@ -1,12 +1,15 @@
 """`make mutate`: mutation score of lambda_src/ and clinic_app/registry/ (mutmut 3).
 
 Stages the code in build/mutation/ (see mutation.cfg for why), runs
-`mutmut run` there, then prints the kill ratio and the surviving mutants and
-writes them to build/mutation/summary.json.
+`mutmut run` there on SQLite, then runs the survivors again on PostgreSQL (a
+throwaway cluster, local/pg.py: `make test` runs the app suite on both, and
+the search has a PostgreSQL engine of its own), then prints the kill ratio and
+the surviving mutants and writes them to build/mutation/summary.json.
 
-    python scripts/mutate.py                 # the tracked scope (DEFAULT_SCOPE)
-    python scripts/mutate.py 'handler.*'     # only mutants whose name matches (all of handler.py)
-    python scripts/mutate.py --jobs 2 --keep # reuse earlier results in build/mutation/
+    python -m scripts.mutate                 # the tracked scope (DEFAULT_SCOPE)
+    python -m scripts.mutate 'handler.*'     # only mutants whose name matches (all of handler.py)
+    python -m scripts.mutate --jobs 2 --keep # reuse earlier results in build/mutation/
+    python -m scripts.mutate --no-postgres   # SQLite only (the summary says so)
 """
 
 from __future__ import annotations
@@ -21,6 +24,9 @@ import sys
 import time
 from collections import Counter
 from pathlib import Path
+
+from clinic_app.clinic import envvars as E
+from local import pg
 
 REPO = Path(__file__).resolve().parent.parent
 STAGE = REPO / "build" / "mutation"
@@ -108,29 +114,61 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("patterns", nargs="*", help="mutant name globs (mutmut run NAMES)")
     parser.add_argument("--jobs", type=int, default=os.cpu_count() or 2, help="parallel mutants (default: CPUs)")
     parser.add_argument("--keep", action="store_true", help="keep build/mutation/ (resume an earlier run)")
+    parser.add_argument("--no-postgres", action="store_true", help="no second pass of the survivors on PostgreSQL")
     args = parser.parse_args(argv)
 
     if not args.keep and STAGE.exists():
         shutil.rmtree(STAGE)
     stage()
-    mutmut = Path(sys.executable).parent / "mutmut"
     patterns = args.patterns or DEFAULT_SCOPE
-    env = {**os.environ, "PYTHONDONTWRITEBYTECODE": "1"}
     started = time.monotonic()
-    run = subprocess.run([str(mutmut), "run", "--max-children", str(args.jobs), *patterns],
-                         cwd=STAGE, env=env)
-    seconds = time.monotonic() - started
-    codes = results()
-    codes = {k: v for k, v in codes.items() if any(fnmatch.fnmatch(k, p) for p in patterns)}
-    summary = summarise(codes, seconds, patterns)
+    returncode = _mutmut(patterns, args.jobs)
+    codes = _in_scope(results(), patterns)
+    on_sqlite = _survivors(codes)
+    postgres = "not run (--no-postgres)"
+    if on_sqlite and not args.no_postgres:
+        postgres = _postgres_pass(on_sqlite, args.jobs)
+        codes = _in_scope(results(), patterns)
+    summary = summarise(codes, time.monotonic() - started, patterns)
+    summary["postgresql"] = {"pass": postgres, "rerun": len(on_sqlite),
+                             "killed": sorted(set(on_sqlite) - set(summary["survivors"]))}
     (STAGE / "summary.json").write_text(json.dumps(summary, indent=2, ensure_ascii=False) + "\n")
     print(f"\nmutation score: {summary['killed_percent']} % killed "
           f"({summary['by_status']}) of {summary['checked']} checked mutants in {summary['seconds']} s")
+    print(f"PostgreSQL pass: {postgres}; of the {len(on_sqlite)} SQLite survivors it killed "
+          f"{len(summary['postgresql']['killed'])}")
     print("survivors:" if summary["survivors"] else "survivors: none")
     for name in summary["survivors"]:
         print(f"  {name}  (mutmut show {name})")
     print(f"details: {STAGE / 'summary.json'}; `cd {STAGE.relative_to(REPO)} && ../../.venv/bin/mutmut show NAME`")
-    return run.returncode
+    return returncode
+
+
+def _mutmut(names: list[str], jobs: int, env: dict[str, str] | None = None) -> int:
+    mutmut = Path(sys.executable).parent / "mutmut"
+    env = {**os.environ, "PYTHONDONTWRITEBYTECODE": "1", **(env or {})}
+    return subprocess.run([str(mutmut), "run", "--max-children", str(jobs), *names], cwd=STAGE, env=env).returncode
+
+
+def _in_scope(codes: dict[str, int | None], patterns: list[str]) -> dict[str, int | None]:
+    return {k: v for k, v in codes.items() if any(fnmatch.fnmatch(k, p) for p in patterns)}
+
+
+def _survivors(codes: dict[str, int | None]) -> list[str]:
+    return sorted(k for k, c in codes.items() if c in SURVIVED or c in NO_TESTS)
+
+
+def _postgres_pass(names: list[str], jobs: int) -> str:
+    """The SQLite survivors again, with the app on a throwaway PostgreSQL: a mutant in
+    a PostgreSQL-only branch (the pg_trgm search) is killed there or nowhere."""
+    reason = pg.why_unavailable()
+    if reason:
+        print(f"PostgreSQL pass skipped: {reason}")
+        return f"skipped: {reason}"
+    print(f"\n>> {len(names)} SQLite survivors again on PostgreSQL")
+    with pg.throwaway_postgres() as url:
+        code = _mutmut(names, jobs, {E.DATABASE_URL: url})
+    return "done" if code == 0 else f"mutmut exited {code}"
 
 
 if __name__ == "__main__":

@@ -44,6 +44,7 @@ _NUMERIC = re.compile(r"^[0-9\s.\-()/+]+$")
 _EDGE_PUNCT = ",;:\"'()[]{}<>!?"
 MAX_RESULTS = 1000      # ranked ids kept per search (the list paginates over them)
 EXPORT_MAX_RESULTS = 200_000
+EXPORT_BATCH = 500      # ranked ids loaded per query by the export (SQLite's parameter limit is far above)
 FUZZY_CANDIDATES = 300  # index candidates verified by edit distance
 FUZZY_RESULTS = 25
 BROAD_MATCHES = 5000    # above this many matches, newest first instead of ranking them all
@@ -371,7 +372,7 @@ def _fuzzy(spec: _Spec, long_terms: list[Term], short: list[Term], filters, q_te
     return kept[:FUZZY_RESULTS]
 
 
-def animal_filters(species: str = "", active: str = "1") -> tuple[list[str], list]:
+def animal_filters(species: str, active: str) -> tuple[list[str], list]:
     where, params = [], []
     if active in ("1", "0"):
         where.append("a.is_active = %s")
@@ -451,8 +452,8 @@ def export_animals(q: str = "", species: str = "", active: str = "1"):
         return
     ids = search_animals(q, species, active, EXPORT_MAX_RESULTS).ids
     base = Animal.objects.select_related("tutor", "species")
-    for start in range(0, len(ids), 500):
-        yield from ordered(base, ids[start:start + 500])
+    for start in range(0, len(ids), EXPORT_BATCH):
+        yield from ordered(base, ids[start:start + EXPORT_BATCH])
 
 
 LIST_FIELDS = ("id", "name", "species", "species__name", "breed", "microchip", "is_active", "deceased", "tutor_id",

@@ -113,3 +113,107 @@ def test_page_ending_at_the_probe_end_reads_no_more_ids(twelve, django_assert_nu
     assert p.count == 10  # the probe
     with django_assert_num_queries(1):  # the rows only: the ids come from the probe
         assert len(p.page(2).object_list) == 5
+
+
+# --- e-mails: the whole address filters, in the exact and the typo pass --------------------------
+
+def test_every_e_mail_of_the_query_must_match_the_whole_address(make_tutor):
+    """The index is probed with the part before '@'; each address must then match whole,
+    the second one too ('bia' is in Bia's name, but her address is not bia@outro.com)."""
+    make_tutor(name="Bia Souza", email="ana@exemplo.com")
+    assert _tutors("ana@exemplo.com bia@outro.com") == []
+    assert [t.name for t in _tutors("ana@exemplo.com bia")] == ["Bia Souza"]
+
+
+def test_a_typo_next_to_an_e_mail_keeps_the_whole_address(make_tutor, make_animal):
+    """'Tohr ana@exemplo.com': the typo pass must not widen the address to every 'ana'."""
+    make_animal(name="Thor", tutor=make_tutor(name="Ana Lima", email="ana@exemplo.com"))
+    make_animal(name="Thor", tutor=make_tutor(name="Ana Reis", email="ana@outro.com"))
+    result = search.search_animals("Tohr ana@exemplo.com")
+    assert result.approximate
+    assert [a.tutor.name for a in search.ordered(Animal.objects.all(), result.ids)] == ["Ana Lima"]
+
+
+def test_no_typo_pass_when_every_word_exists_on_its_own(make_tutor, make_animal, django_assert_num_queries):
+    """'Thor Zebra': both words are in the index, only never together. The typo pass has
+    nothing to loosen, so after probing each word it asks the index nothing more:
+    count (how broad), the ranked query, one probe per word."""
+    make_animal(name="Thor", tutor=make_tutor(name="Bia Lima"))
+    make_animal(name="Bidu", tutor=make_tutor(name="Ana Zebra"))
+    with django_assert_num_queries(4):
+        result = search.search_tutors("Thor Zebra")
+    assert result.ids == [] and not result.approximate
+
+
+# --- archived animals: the count shown when no active one matches --------------------------------
+
+def test_the_archived_count_is_of_exact_matches_only(make_animal):
+    make_animal(name="Thor", is_active=False)
+    result = search.search_animals("tohr")
+    assert result.ids == [] and result.archived == 0     # 'Thor' is near 'tohr', but not a match
+    assert search.search_animals("thor").archived == 1
+
+
+def test_the_archived_count_keeps_the_species_filter(make_animal):
+    make_animal(name="Rex", species="cat", is_active=False)
+    assert search.search_animals("rex", species="dog").archived == 0
+    assert search.search_animals("rex", species="cat").archived == 1
+
+
+def test_the_archived_count_stops_at_one_hundred(make_tutor, make_animal):
+    tutor = make_tutor(name="Ana Lima")
+    for i in range(101):
+        make_animal(name=f"Rex {i}", tutor=tutor, is_active=False)
+    result = search.search_animals("rex")
+    assert (result.archived, result.archived_more) == (100, True)
+
+
+# --- the CSV export with a query --------------------------------------------------------------------
+
+def _exported(q, **kw):
+    return [a.pk for a in search.export_animals(q, **kw)]
+
+
+def test_the_export_of_a_search_keeps_the_species_and_active_filters(make_tutor, make_animal):
+    tutor = make_tutor(name="Ana Lima")
+    dog = make_animal(name="Thor", tutor=tutor)
+    cat = make_animal(name="Thor", tutor=tutor, species="cat")
+    old = make_animal(name="Thor", tutor=tutor, is_active=False)
+    assert _exported("thor", species="dog", active="1") == [dog.pk]
+    assert _exported("thor", species="cat", active="1") == [cat.pk]
+    assert _exported("thor", species="dog", active="0") == [old.pk]
+    assert sorted(_exported("thor", species="", active="")) == sorted([dog.pk, cat.pk, old.pk])
+
+
+def test_the_export_of_a_search_is_not_cut_at_the_screen_limit(make_tutor, make_animal, monkeypatch):
+    tutor = make_tutor(name="Ana Lima")
+    animals = [make_animal(name=f"Thor {i}", tutor=tutor) for i in range(5)]
+    monkeypatch.setattr(search, "MAX_RESULTS", 3)
+    assert search.search_animals("thor").truncated
+    assert sorted(_exported("thor")) == sorted(a.pk for a in animals)
+
+
+def test_the_export_loads_the_ranked_ids_in_batches_without_losing_one(make_tutor, make_animal, monkeypatch):
+    tutor = make_tutor(name="Ana Lima")
+    for i in range(7):
+        make_animal(name=f"Thor {'x' * i}", tutor=tutor)
+    ranked = search.search_animals("thor").ids
+    monkeypatch.setattr(search, "EXPORT_BATCH", 2)
+    assert _exported("thor") == ranked
+
+
+@pytest.mark.parametrize("q", ["", "thor"])
+def test_exported_rows_carry_their_tutor_and_species(make_tutor, make_animal, django_assert_num_queries, q):
+    """The CSV reads the tutor's and the species' columns of every row: no query per row."""
+    for i in range(3):
+        make_animal(name=f"Thor {i}", tutor=make_tutor(name=f"Tutor {i}"), species="cat" if i else "dog")
+    rows = list(search.export_animals(q))
+    assert len(rows) == 3
+    with django_assert_num_queries(0):
+        assert sorted((a.tutor.name, a.species.name) for a in rows) == [
+            ("Tutor 0", "Cão"), ("Tutor 1", "Gato"), ("Tutor 2", "Gato")]
+
+
+def test_an_empty_result_is_an_empty_page(db):
+    page = search.DeferredJoinPaginator(Animal.objects.order_by("id"), 5).page(1)
+    assert len(page) == 0 and list(page) == [] and not page.has_next()

@@ -33,6 +33,8 @@ pytestmark = pytest.mark.django_db
     ("1153334444", ("1153334444",)),
     ("987654321", ("987654321",)),                                   # no DDD
     ("55987654321", ("55987654321",)),                               # 11 digits: not +55 (DDD 55 is Rio Grande do Sul)
+    ("2181234567", ("2181234567", "21981234567")),                   # the digit after the DDD decides ...
+    ("1158765432", ("1158765432",)),                                 # ... not the one after it
 ])
 def test_phone_alternatives(digits, alternatives):
     assert search._phone_alternatives(digits) == alternatives
@@ -88,6 +90,7 @@ def test_allowed_edits_by_length(term, edits):
     ("ca", "abc", 3),               # optimal string alignment: no edit of a transposed pair
     ("margarida", "marxarixa", 2),
     ("abcdef", "badcfe", 3),
+    ("ana", "a", 2), ("aaa", "a", 2), ("bob", "b", 2),   # a transposition needs two letters of each word
 ])
 def test_edit_distance(a, b, distance):
     assert search.edit_distance(a, b) == distance
@@ -101,6 +104,27 @@ def test_four_and_five_letter_names_forgive_one_typo_only(make_animal):
     assert found("Amorx") == ["Amora"]
     assert found("Amxrx") == []            # two typos in five letters: too far
     assert found("Xidy") == []
+
+
+def test_one_extra_letter_in_the_middle_of_five(make_animal):
+    """'Bixdu': only dropping the middle letter gives back 'bidu' (its halves are too short to probe)."""
+    make_animal(name="Bidu")
+    assert found("Bixdu") == ["Bidu"]
+
+
+def test_two_extra_letters_side_by_side(make_animal):
+    """'Mimssosa': a slip that types two letters at once; the two-edit probe around that pair
+    ('mim' + 'osa') is the only one that still finds 'Mimosa'."""
+    make_animal(name="Mimosa")
+    assert found("Mimssosa") == ["Mimosa"]
+
+
+def test_a_double_quote_inside_a_word_is_searched_literally(make_animal):
+    """The FTS5 string doubles an embedded quote: no syntax error, and the word itself is found."""
+    make_animal(name='Lu"a')
+    make_animal(name="Lua")
+    assert found('lu"a') == ['Lu"a']
+    assert found('"lu"a"') == ['Lu"a']   # the quotes at the edges are punctuation
 
 
 def test_seven_letters_or_more_forgive_two_typos_anywhere(make_animal):

@@ -194,6 +194,10 @@ def test_check_digit_ten_becomes_zero():
     ("12345678", "microchip_length",
      "O microchip deve ter 15 dígitos (ISO 11784), ou 10 caracteres (FDX-A) ou 9 dígitos (AVID) nos modelos "
      "antigos; foram informados 8."),
+    # hexadecimal but of no known length: the length is what is wrong
+    ("A1B2C3", "microchip_length",
+     "O microchip deve ter 15 dígitos (ISO 11784), ou 10 caracteres (FDX-A) ou 9 dígitos (AVID) nos modelos "
+     "antigos; foram informados 6."),
 ])
 def test_every_microchip_refusal_has_its_code_and_message(chip, code, message):
     """The code is what the form and the import tell apart; the message is what the user reads."""
