@@ -1,10 +1,11 @@
 """`make mutate`: mutation score of lambda_src/ and clinic_app/registry/ (mutmut 3).
 
 Stages the code in build/mutation/ (see mutation.cfg for why), runs
-`mutmut run` there on SQLite, then runs the survivors again on PostgreSQL (a
-throwaway cluster, local/pg.py: `make test` runs the app suite on both, and
-the search has a PostgreSQL engine of its own), then prints the kill ratio and
-the surviving mutants and writes them to build/mutation/summary.json.
+`mutmut run` there on SQLite, then runs the app's survivors again on
+PostgreSQL in build/mutation-pg/ (a throwaway cluster, local/pg.py: `make test`
+runs the app suite on both, and the search has a PostgreSQL engine of its
+own), then prints the kill ratio and the surviving mutants and writes them to
+build/mutation/summary.json.
 
     python -m scripts.mutate                 # the tracked scope (DEFAULT_SCOPE)
     python -m scripts.mutate 'handler.*'     # only mutants whose name matches (all of handler.py)
@@ -30,6 +31,9 @@ from local import pg
 
 REPO = Path(__file__).resolve().parent.parent
 STAGE = REPO / "build" / "mutation"
+STAGE_PG = REPO / "build" / "mutation-pg"
+# what the PostgreSQL pass re-runs: the app's code (the processor has no database)
+ON_POSTGRES = "registry.*"
 IGNORE = shutil.ignore_patterns("__pycache__", "*.pyc", ".pytest_cache")
 
 # mutmut's own exit-code vocabulary (mutmut.stats.status_by_exit_code)
@@ -50,28 +54,31 @@ DEFAULT_SCOPE = [
 ]
 
 
-def stage() -> None:
-    (STAGE / "src").mkdir(parents=True, exist_ok=True)
+def stage(dest: Path = STAGE, suites: tuple[str, ...] = ("app", "processor")) -> None:
+    (dest / "src").mkdir(parents=True, exist_ok=True)
     for f in sorted((REPO / "lambda_src").glob("*.py")):
-        shutil.copy2(f, STAGE / "src" / f.name)
-    shutil.copytree(REPO / "clinic_app" / "registry", STAGE / "src" / "registry", ignore=IGNORE, dirs_exist_ok=True)
+        shutil.copy2(f, dest / "src" / f.name)
+    shutil.copytree(REPO / "clinic_app" / "registry", dest / "src" / "registry", ignore=IGNORE, dirs_exist_ok=True)
     # the Django project without its app: `registry` must resolve to the mutated copy only
-    (STAGE / "clinic_app").mkdir(exist_ok=True)
-    shutil.copytree(REPO / "clinic_app" / "clinic", STAGE / "clinic_app" / "clinic", ignore=IGNORE,
+    (dest / "clinic_app").mkdir(exist_ok=True)
+    shutil.copytree(REPO / "clinic_app" / "clinic", dest / "clinic_app" / "clinic", ignore=IGNORE,
                     dirs_exist_ok=True)
-    shutil.copy2(REPO / "clinic_app" / "manage.py", STAGE / "clinic_app" / "manage.py")
-    (STAGE / "tests").mkdir(exist_ok=True)
+    shutil.copy2(REPO / "clinic_app" / "manage.py", dest / "clinic_app" / "manage.py")
+    (dest / "tests").mkdir(exist_ok=True)
     for name in ("__init__.py", "conftest.py"):
-        shutil.copy2(REPO / "tests" / name, STAGE / "tests" / name)
-    for suite in ("app", "processor"):
-        shutil.copytree(REPO / "tests" / suite, STAGE / "tests" / suite, ignore=IGNORE, dirs_exist_ok=True)
-    shutil.copy2(REPO / "pytest.ini", STAGE / "pytest.ini")
-    shutil.copy2(REPO / "mutation.cfg", STAGE / "setup.cfg")
+        shutil.copy2(REPO / "tests" / name, dest / "tests" / name)
+    for suite in suites:
+        shutil.copytree(REPO / "tests" / suite, dest / "tests" / suite, ignore=IGNORE, dirs_exist_ok=True)
+    shutil.copy2(REPO / "pytest.ini", dest / "pytest.ini")
+    # the test selection keeps only the suites staged here
+    cfg = [line for line in (REPO / "mutation.cfg").read_text().splitlines()
+           if not (line.strip().startswith("tests/") and line.strip().split("/")[1] not in suites)]
+    (dest / "setup.cfg").write_text("\n".join(cfg) + "\n")
 
 
-def results() -> dict[str, int | None]:
+def results(stage_dir: Path = STAGE) -> dict[str, int | None]:
     out: dict[str, int | None] = {}
-    for meta in (STAGE / "mutants").rglob("*.meta"):
+    for meta in (stage_dir / "mutants").rglob("*.meta"):
         data = json.loads(meta.read_text())
         out.update(data.get("exit_code_by_key", {}))
     return out
@@ -122,21 +129,22 @@ def main(argv: list[str] | None = None) -> int:
     stage()
     patterns = args.patterns or DEFAULT_SCOPE
     started = time.monotonic()
-    returncode = _mutmut(patterns, args.jobs)
+    returncode = _mutmut(STAGE, patterns, args.jobs)
     codes = _in_scope(results(), patterns)
-    on_sqlite = _survivors(codes)
+    on_sqlite = [n for n in _survivors(codes) if fnmatch.fnmatch(n, ON_POSTGRES)]
     postgres = "not run (--no-postgres)"
+    killed_on_pg: list[str] = []
     if on_sqlite and not args.no_postgres:
-        postgres = _postgres_pass(on_sqlite, args.jobs)
-        codes = _in_scope(results(), patterns)
+        postgres, pg_codes = _postgres_pass(on_sqlite, args.jobs, keep=args.keep)
+        killed_on_pg = sorted(n for n in on_sqlite if pg_codes.get(n) in KILLED | TIMEOUT)
+        codes.update({n: pg_codes[n] for n in killed_on_pg})
     summary = summarise(codes, time.monotonic() - started, patterns)
-    summary["postgresql"] = {"pass": postgres, "rerun": len(on_sqlite),
-                             "killed": sorted(set(on_sqlite) - set(summary["survivors"]))}
+    summary["postgresql"] = {"pass": postgres, "rerun": len(on_sqlite), "killed": killed_on_pg}
     (STAGE / "summary.json").write_text(json.dumps(summary, indent=2, ensure_ascii=False) + "\n")
     print(f"\nmutation score: {summary['killed_percent']} % killed "
           f"({summary['by_status']}) of {summary['checked']} checked mutants in {summary['seconds']} s")
-    print(f"PostgreSQL pass: {postgres}; of the {len(on_sqlite)} SQLite survivors it killed "
-          f"{len(summary['postgresql']['killed'])}")
+    print(f"PostgreSQL pass: {postgres}; of the {len(on_sqlite)} app mutants that survived SQLite "
+          f"it killed {len(killed_on_pg)}")
     print("survivors:" if summary["survivors"] else "survivors: none")
     for name in summary["survivors"]:
         print(f"  {name}  (mutmut show {name})")
@@ -144,10 +152,11 @@ def main(argv: list[str] | None = None) -> int:
     return returncode
 
 
-def _mutmut(names: list[str], jobs: int, env: dict[str, str] | None = None) -> int:
+def _mutmut(stage_dir: Path, names: list[str], jobs: int, env: dict[str, str] | None = None) -> int:
     mutmut = Path(sys.executable).parent / "mutmut"
     env = {**os.environ, "PYTHONDONTWRITEBYTECODE": "1", **(env or {})}
-    return subprocess.run([str(mutmut), "run", "--max-children", str(jobs), *names], cwd=STAGE, env=env).returncode
+    return subprocess.run([str(mutmut), "run", "--max-children", str(jobs), *names],
+                          cwd=stage_dir, env=env).returncode
 
 
 def _in_scope(codes: dict[str, int | None], patterns: list[str]) -> dict[str, int | None]:
@@ -158,17 +167,22 @@ def _survivors(codes: dict[str, int | None]) -> list[str]:
     return sorted(k for k, c in codes.items() if c in SURVIVED or c in NO_TESTS)
 
 
-def _postgres_pass(names: list[str], jobs: int) -> str:
-    """The SQLite survivors again, with the app on a throwaway PostgreSQL: a mutant in
-    a PostgreSQL-only branch (the pg_trgm search) is killed there or nowhere."""
+def _postgres_pass(names: list[str], jobs: int, keep: bool) -> tuple[str, dict[str, int | None]]:
+    """The app's SQLite survivors again, with the app on a throwaway PostgreSQL.
+
+    A stage of its own: mutmut picks each mutant's tests from a statistics run, and only
+    a run on PostgreSQL calls the PostgreSQL-only functions (the pg_trgm search)."""
     reason = pg.why_unavailable()
     if reason:
         print(f"PostgreSQL pass skipped: {reason}")
-        return f"skipped: {reason}"
-    print(f"\n>> {len(names)} SQLite survivors again on PostgreSQL")
+        return f"skipped: {reason}", {}
+    if not keep and STAGE_PG.exists():
+        shutil.rmtree(STAGE_PG)
+    stage(STAGE_PG, suites=("app",))
+    print(f"\n>> {len(names)} app mutants that survived SQLite, again on PostgreSQL")
     with pg.throwaway_postgres() as url:
-        code = _mutmut(names, jobs, {E.DATABASE_URL: url})
-    return "done" if code == 0 else f"mutmut exited {code}"
+        code = _mutmut(STAGE_PG, names, jobs, {E.DATABASE_URL: url})
+    return ("done" if code == 0 else f"mutmut exited {code}"), results(STAGE_PG)
 
 
 if __name__ == "__main__":

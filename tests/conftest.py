@@ -56,66 +56,113 @@ def django_db_modify_db_settings(request, django_db_modify_db_settings_parallel_
             test["NAME"] = f"test_{db['NAME']}_{os.getpid()}"
 
 
-# --- the mutation run: one migrated SQLite database, copied for every mutant -------------------
+# --- the mutation run: one migrated database, copied for every mutant ----------------------------
 # mutmut (`make mutate`) forks a fresh pytest session for each mutant, and each would build its
-# test database from the migrations (about 2 s, more than most mutants' tests). Under mutmut
-# only (it sets this variable in every session it starts), the first session's freshly
-# migrated SQLite file is kept as a template, and later sessions start from a copy of it
-# (Django's keepdb path: `migrate` then finds nothing to apply). The first session is mutmut's
-# statistics run, with no mutant active; the template's name carries a digest of the app's
-# code, so a template of other code is never used. `make test` never takes this path.
+# test database from the migrations (2 s on SQLite, 4 s on PostgreSQL: more than most mutants'
+# tests). Under mutmut only (it sets this variable in every session it starts), the first
+# session's freshly migrated database is kept as a template, and later sessions start from a
+# copy of it (Django's keepdb path: `migrate` then finds nothing to apply). The first session
+# is mutmut's statistics run, with no mutant active; the template's name carries a digest of
+# the app's code, so a template of other code is never used. `make test` never takes this path.
 MUTMUT_SESSION = "MUTANT_UNDER_TEST"
 
 
-def _template_path() -> Path | None:
+class _Template:
+    """The template of this code, for this session's engine: a file (SQLite) or a database
+    (PostgreSQL, CREATE DATABASE … TEMPLATE …)."""
+
+    def __init__(self, db: dict):
+        import registry
+
+        digest = hashlib.sha256()
+        for path in sorted(Path(registry.__file__).parent.rglob("*.py")):
+            digest.update(path.read_bytes())
+        self.db, self.key = db, digest.hexdigest()[:16]
+        self.sqlite = db["ENGINE"].endswith("sqlite3")
+        self.test_name = db["TEST"]["NAME"]
+        self.name = str(Path.cwd() / f".clinic-test-db-{self.key}.sqlite3") if self.sqlite else f"tmpl_{self.key}"
+
+    def _admin(self, sql: str) -> list:
+        import psycopg
+
+        db = self.db
+        with psycopg.connect(dbname="postgres", user=db.get("USER") or None, password=db.get("PASSWORD") or None,
+                             host=db.get("HOST") or None, port=db.get("PORT") or None, autocommit=True) as conn:
+            cur = conn.execute(sql)
+            return cur.fetchall() if cur.description else []
+
+    def exists(self) -> bool:
+        if self.sqlite:
+            return Path(self.name).exists()
+        return bool(self._admin(f"SELECT 1 FROM pg_database WHERE datname = '{self.name}'"))
+
+    def copy_to_session(self) -> callable:
+        """This session's database from the template; returns its removal."""
+        if self.sqlite:
+            files = [Path(self.test_name + s) for s in ("", "-wal", "-shm")]
+
+            def remove():
+                for f in files:
+                    f.unlink(missing_ok=True)
+
+            remove()
+            shutil.copyfile(self.name, self.test_name)
+            return remove
+        from django.db import connections
+
+        self._admin(f'DROP DATABASE IF EXISTS "{self.test_name}"')
+        self._admin(f'CREATE DATABASE "{self.test_name}" TEMPLATE "{self.name}"')
+
+        def drop():
+            connections.close_all()
+            self._admin(f'DROP DATABASE IF EXISTS "{self.test_name}" WITH (FORCE)')
+
+        return drop
+
+    def save_from_session(self) -> None:
+        if self.sqlite:
+            partial = Path(f"{self.name}.{os.getpid()}.part")
+            # the backup API, not a file copy: the database is in WAL mode, and its last pages
+            # may still be in the -wal file
+            with sqlite3.connect(self.test_name) as src, sqlite3.connect(partial) as dst:
+                src.backup(dst)
+            src.close(), dst.close()
+            os.replace(partial, self.name)  # atomic: a concurrent session sees the whole file or none
+            return
+        import psycopg
+        from django.db import connections
+
+        connections.close_all()  # PostgreSQL copies a database nobody is connected to
+        try:
+            self._admin(f'CREATE DATABASE "{self.name}" TEMPLATE "{self.test_name}"')
+        except psycopg.errors.DuplicateDatabase:
+            pass  # a concurrent session made it first
+
+
+def _template() -> _Template | None:
     from django.conf import settings
 
     db = settings.DATABASES["default"]
-    if MUTMUT_SESSION not in os.environ or not db["ENGINE"].endswith("sqlite3"):
+    if MUTMUT_SESSION not in os.environ or not db["ENGINE"].endswith(("sqlite3", "postgresql")):
         return None
-    import registry
-
-    digest = hashlib.sha256()
-    for path in sorted(Path(registry.__file__).parent.rglob("*.py")):
-        digest.update(path.read_bytes())
-    return Path.cwd() / f".clinic-test-db-{digest.hexdigest()[:16]}.sqlite3"
+    return _Template(db)
 
 
 @pytest.fixture(scope="session")
 def django_db_keepdb(request, django_db_modify_db_settings):
-    """Under mutmut, with a template: copy it to this session's database and keep it (the
-    copy is removed at the end of the session); otherwise pytest-django's default."""
-    template = _template_path()
+    """Under mutmut, with a template: this session's database is a copy of it, kept by
+    Django and removed at the end of the session; otherwise pytest-django's default."""
+    template = _template()
     if template is None or not template.exists():
         return request.config.getvalue("reuse_db")
-    from django.conf import settings
-
-    target = Path(settings.DATABASES["default"]["TEST"]["NAME"])
-    files = [target, *(target.with_name(target.name + s) for s in ("-wal", "-shm"))]
-
-    def remove():
-        for f in files:
-            f.unlink(missing_ok=True)
-
-    remove()
-    shutil.copyfile(template, target)
-    request.addfinalizer(remove)
+    request.addfinalizer(template.copy_to_session())
     return True
 
 
 @pytest.fixture(scope="session")
 def django_db_setup(django_db_setup, django_db_keepdb):
     """pytest-django's setup; under mutmut, the first freshly migrated database becomes the template."""
-    template = _template_path()
-    if template is not None and not template.exists():
-        from django.conf import settings
-
-        partial = template.with_suffix(f".{os.getpid()}.part")
-        # the backup API, not a file copy: the database is in WAL mode, and its last pages
-        # may still be in the -wal file
-        with sqlite3.connect(settings.DATABASES["default"]["TEST"]["NAME"]) as src, \
-                sqlite3.connect(partial) as dst:
-            src.backup(dst)
-        src.close(), dst.close()
-        os.replace(partial, template)  # atomic: a concurrent session sees the whole file or none
+    template = _template()
+    if template is not None and not django_db_keepdb and not template.exists():
+        template.save_from_session()
     yield

@@ -228,76 +228,72 @@ def _short_filters(spec: _Spec, terms: list[Term], col) -> tuple[list[str], list
 def _run_index(spec: _Spec, groups: list[list[tuple[str, ...]]], short: list[Term], filters: tuple[str, list],
                limit: int, q_text: str, emails: tuple[Term, ...] = (), always_rank: bool = False) -> list[tuple]:
     """Rows (id, name, second, ident) matching every group (a group matches when one of
-    its variants matches; a variant when all its substrings occur), best first."""
-    fwhere, fparams = filters
-    if connection.vendor == "sqlite":
-        doc = spec.doc_sqlite
+    its variants matches; a variant when all its substrings occur), best first.
 
-        def col(c):
-            return f"f.{c}"
-
-        match = " AND ".join(
-            "(" + " OR ".join("(" + " AND ".join(fts_string(p) for p in v) + ")" for v in group) + ")"
-            for group in groups)
-        swhere, sparams = _short_filters(spec, [*short, *emails], col)
-        w = ", ".join(str(x) for x in spec.weights)
-        broad = False
-        if not always_rank:
-            with connection.cursor() as cursor:  # how broad? (reads at most BROAD_MATCHES doclist entries)
-                cursor.execute(f"SELECT count(*) FROM (SELECT 1 FROM {doc} WHERE {doc} MATCH %s LIMIT %s)",
-                               [match, BROAD_MATCHES + 1])
-                broad = cursor.fetchone()[0] > BROAD_MATCHES
-        # A broad query (one common surname) would rank tens of thousands of rows: the most
-        # recently registered come first instead, read in rowid order until the page is full
-        # (PostgreSQL below does the same).
-        order = ("f.rowid DESC" if broad else
-                 f"bm25({doc}, {w}), {spec.alias}.search_name, {spec.alias}.id")
-        sql = (f"SELECT f.rowid, f.name, f.{spec.second}, f.ident FROM {doc} f "
-               f"JOIN {spec.table} {spec.alias} ON {spec.alias}.id = f.rowid "
-               f"WHERE {doc} MATCH %s" + "".join(f" AND {x}" for x in fwhere + swhere)
-               + f" ORDER BY {order} LIMIT %s")
-        params = [match, *fparams, *sparams, limit]
-    else:
-        doc = spec.doc_pg
-
-        def col(c):
-            return f"s.{c}"
-
-        where, params = [], []
-        for group in groups:
-            ors = []
-            for v in group:
-                ors.append("(" + " AND ".join("s.doc LIKE %s" for _ in v) + ")")
-                params.extend("%" + like_escape(p) + "%" for p in v)
-            where.append("(" + " OR ".join(ors) + ")")
-        swhere, sparams = _short_filters(spec, [*short, *emails], col)
-        a, b, c = spec.weights
-        broad = False
-        if not always_rank:
-            with connection.cursor() as cursor:  # how broad? (stops at BROAD_MATCHES rows)
-                cursor.execute(f"SELECT count(*) FROM (SELECT 1 FROM {doc} s WHERE " + " AND ".join(where)
-                               + " LIMIT %s) x", [*params, BROAD_MATCHES + 1])
-                broad = cursor.fetchone()[0] > BROAD_MATCHES
-        order = ("s.id DESC" if broad else
-                 f"({a} * word_similarity(%s, s.name) + {b} * word_similarity(%s, s.{spec.second})"
-                 f" + {c} * word_similarity(%s, s.ident)) DESC, {spec.alias}.search_name, {spec.alias}.id")
-        sql = (f"SELECT s.id, s.name, s.{spec.second}, s.ident FROM {doc} s "
-               f"JOIN {spec.table} {spec.alias} ON {spec.alias}.id = s.id WHERE "
-               + " AND ".join(where + fwhere + swhere) + f" ORDER BY {order} LIMIT %s")
-        params = [*params, *fparams, *sparams, *(() if broad else (q_text, q_text, q_text)), limit]
+    A query matching more than BROAD_MATCHES documents (one common surname) would rank tens
+    of thousands of rows: the most recently registered come first instead, unless
+    `always_rank` (the typo pass ranks its few candidates)."""
+    engine = _sqlite_index if connection.vendor == "sqlite" else _pg_index
+    count_sql, count_params, ranked, plain = engine(spec, groups, [*short, *emails], filters, q_text)
+    broad = False
+    if not always_rank:
+        with connection.cursor() as cursor:  # how broad? (stops at BROAD_MATCHES + 1 rows)
+            cursor.execute(count_sql, [*count_params, BROAD_MATCHES + 1])
+            broad = cursor.fetchone()[0] > BROAD_MATCHES
+    sql, params = plain if broad else ranked
     with connection.cursor() as cursor:
-        cursor.execute(sql, params)
+        cursor.execute(sql, [*params, limit])
         return cursor.fetchall()
+
+
+def _sqlite_index(spec: _Spec, groups, short: list[Term], filters: tuple[str, list], q_text: str):
+    """FTS5 (trigram): one MATCH expression of quoted strings, ranked by bm25."""
+    fwhere, fparams = filters
+    doc = spec.doc_sqlite
+    match = " AND ".join(
+        "(" + " OR ".join("(" + " AND ".join(fts_string(p) for p in v) + ")" for v in group) + ")"
+        for group in groups)
+    swhere, sparams = _short_filters(spec, short, lambda c: f"f.{c}")
+    count = f"SELECT count(*) FROM (SELECT 1 FROM {doc} WHERE {doc} MATCH %s LIMIT %s)"
+    base = (f"SELECT f.rowid, f.name, f.{spec.second}, f.ident FROM {doc} f "
+            f"JOIN {spec.table} {spec.alias} ON {spec.alias}.id = f.rowid "
+            f"WHERE {doc} MATCH %s" + "".join(f" AND {x}" for x in fwhere + swhere))
+    w = ", ".join(str(x) for x in spec.weights)
+    params = [match, *fparams, *sparams]
+    return (count, [match],
+            (base + f" ORDER BY bm25({doc}, {w}), {spec.alias}.search_name, {spec.alias}.id LIMIT %s", params),
+            (base + " ORDER BY f.rowid DESC LIMIT %s", params))
+
+
+def _pg_index(spec: _Spec, groups, short: list[Term], filters: tuple[str, list], q_text: str):
+    """pg_trgm: escaped LIKE patterns (GIN trigram index), ranked by word_similarity."""
+    fwhere, fparams = filters
+    doc = spec.doc_pg
+    where, params = [], []
+    for group in groups:
+        ors = []
+        for v in group:
+            ors.append("(" + " AND ".join("s.doc LIKE %s" for _ in v) + ")")
+            params.extend("%" + like_escape(p) + "%" for p in v)
+        where.append("(" + " OR ".join(ors) + ")")
+    swhere, sparams = _short_filters(spec, short, lambda c: f"s.{c}")
+    count = f"SELECT count(*) FROM (SELECT 1 FROM {doc} s WHERE " + " AND ".join(where) + " LIMIT %s) x"
+    base = (f"SELECT s.id, s.name, s.{spec.second}, s.ident FROM {doc} s "
+            f"JOIN {spec.table} {spec.alias} ON {spec.alias}.id = s.id WHERE " + " AND ".join(where + fwhere + swhere))
+    a, b, c = spec.weights
+    rank = (f"({a} * word_similarity(%s, s.name) + {b} * word_similarity(%s, s.{spec.second})"
+            f" + {c} * word_similarity(%s, s.ident)) DESC, {spec.alias}.search_name, {spec.alias}.id")
+    plain = [*params, *fparams, *sparams]
+    return (count, params,
+            (base + f" ORDER BY {rank} LIMIT %s", [*plain, q_text, q_text, q_text]),
+            (base + " ORDER BY s.id DESC LIMIT %s", plain))
 
 
 def _prefix_ids(spec: _Spec, q_text: str, filters: tuple[str, list], limit: int) -> list[tuple]:
     """Only short terms: names that start with the query (B-tree index on search_name)."""
     fwhere, fparams = filters
     alias = spec.alias
-    if connection.vendor == "sqlite":
-        cond, cparams = "{0}.search_name >= %s AND {0}.search_name < %s", [q_text, q_text + "\uffff"]
-    else:
-        cond, cparams = "{0}.search_name LIKE %s ESCAPE '\\'", [like_escape(q_text) + "%"]
+    cond, cparams = (_sqlite_prefix if connection.vendor == "sqlite" else _pg_prefix)(q_text)
     where = [cond.format(alias)]
     params = list(cparams)
     if spec is ANIMALS:  # or the tutor's name starts with it
@@ -309,6 +305,14 @@ def _prefix_ids(spec: _Spec, q_text: str, filters: tuple[str, list], limit: int)
     with connection.cursor() as cursor:
         cursor.execute(sql, [*params, *fparams, limit])
         return cursor.fetchall()
+
+
+def _sqlite_prefix(q_text: str) -> tuple[str, list]:
+    return "{0}.search_name >= %s AND {0}.search_name < %s", [q_text, q_text + "\uffff"]
+
+
+def _pg_prefix(q_text: str) -> tuple[str, list]:
+    return "{0}.search_name LIKE %s ESCAPE '\\'", [like_escape(q_text) + "%"]
 
 
 @dataclass
@@ -348,14 +352,18 @@ def _search(spec: _Spec, q: str, filters: tuple[str, list], limit: int, fuzzy: b
 
 def _term_exists(spec: _Spec, text: str) -> bool:
     """Does any document contain `text`? (one index probe, no ranking)"""
-    if connection.vendor == "sqlite":
-        sql, param = f"SELECT 1 FROM {spec.doc_sqlite} WHERE {spec.doc_sqlite} MATCH %s LIMIT 1", fts_string(text)
-    else:
-        sql, param = f"SELECT 1 FROM {spec.doc_pg} s WHERE s.doc LIKE %s ESCAPE '\\' LIMIT 1", \
-            "%" + like_escape(text) + "%"
+    sql, param = (_sqlite_exists if connection.vendor == "sqlite" else _pg_exists)(spec, text)
     with connection.cursor() as cursor:
         cursor.execute(sql, [param])
         return cursor.fetchone() is not None
+
+
+def _sqlite_exists(spec: _Spec, text: str) -> tuple[str, str]:
+    return f"SELECT 1 FROM {spec.doc_sqlite} WHERE {spec.doc_sqlite} MATCH %s LIMIT 1", fts_string(text)
+
+
+def _pg_exists(spec: _Spec, text: str) -> tuple[str, str]:
+    return f"SELECT 1 FROM {spec.doc_pg} s WHERE s.doc LIKE %s ESCAPE '\\' LIMIT 1", "%" + like_escape(text) + "%"
 
 
 def _fuzzy(spec: _Spec, long_terms: list[Term], short: list[Term], filters, q_text: str) -> list[tuple]:
@@ -448,7 +456,8 @@ def animal_queryset(species: str = "", active: str = "1") -> QuerySet:
 def export_animals(q: str = "", species: str = "", active: str = "1"):
     """Animals (tutor joined) for the CSV export: the search's ranking when there is a query."""
     if not (q or "").strip():
-        yield from animal_queryset(species, active).select_related("tutor", "species").iterator(chunk_size=2000)
+        # iterator(): Django reads 2000 rows per fetch when nothing is prefetched
+        yield from animal_queryset(species, active).select_related("tutor", "species").iterator()
         return
     ids = search_animals(q, species, active, EXPORT_MAX_RESULTS).ids
     base = Animal.objects.select_related("tutor", "species")

@@ -18,6 +18,7 @@ pytestmark = pytest.mark.django_db
 @pytest.mark.parametrize(("q", "numeric"), [
     ("123", True), ("12", False), ("1.2", False), ("(11) 9", True), ("529.982", True),
     ("rex123", False), ("abc", False), ("12a34", False), ("", False),
+    ("12³4", True), ("１２３", True),   # a superscript is dropped, not an error; full-width digits count
 ])
 def test_is_numeric_query(q, numeric):
     assert search.is_numeric_query(q) is numeric
@@ -217,3 +218,21 @@ def test_exported_rows_carry_their_tutor_and_species(make_tutor, make_animal, dj
 def test_an_empty_result_is_an_empty_page(db):
     page = search.DeferredJoinPaginator(Animal.objects.order_by("id"), 5).page(1)
     assert len(page) == 0 and list(page) == [] and not page.has_next()
+
+
+# --- how many rows a search keeps, and says it cut ------------------------------------------------
+
+@pytest.mark.parametrize(("q", "how"), [("thor", "the index"), ("th", "a name prefix")])
+def test_a_search_keeps_limit_rows_and_says_it_cut_only_when_there_were_more(make_tutor, make_animal, q, how):
+    tutor = make_tutor(name="Ana Lima")
+    for i in range(3):
+        make_animal(name=f"Thor {i}", tutor=tutor)
+    assert (len(search.search_animals(q, limit=2).ids), search.search_animals(q, limit=2).truncated) == (2, True)
+    assert (len(search.search_animals(q, limit=3).ids), search.search_animals(q, limit=3).truncated) == (3, False)
+
+
+def test_a_number_that_matches_nothing_asks_the_index_once(make_tutor, django_assert_num_queries):
+    """No typo pass for a number, even one with alternatives: count (how broad), the query."""
+    make_tutor(name="Ana Lima", phone="21987654321")
+    with django_assert_num_queries(2):
+        assert search.search_tutors("(11) 8765-4321").ids == []

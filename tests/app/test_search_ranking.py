@@ -106,6 +106,15 @@ def test_four_and_five_letter_names_forgive_one_typo_only(make_animal):
     assert found("Xidy") == []
 
 
+def test_an_animal_s_own_name_ranks_before_its_tutor_s(make_tutor, make_animal):
+    """The engine's ranking (bm25 on SQLite, word_similarity of the query on PostgreSQL), not
+    the alphabet: 'Amora', whose tutor is a Thor, comes after the animal named Thor."""
+    make_animal(name="Amora", tutor=make_tutor(name="Thor Lima"))
+    make_animal(name="Thor", tutor=make_tutor(name="Ana Souza"))
+    assert found("thor") == ["Thor", "Amora"]
+    assert found("tohr") == ["Thor", "Amora"]      # the typo pass ranks the same way
+
+
 def test_one_extra_letter_in_the_middle_of_five(make_animal):
     """'Bixdu': only dropping the middle letter gives back 'bidu' (its halves are too short to probe)."""
     make_animal(name="Bidu")
@@ -278,10 +287,14 @@ T = search.Term
     # the index is probed with the part before "@" (a shared domain is in most documents)
     ("Jose.Conceicao@Exemplo.com.br", [T("email", "jose.conceicao@exemplo.com.br", ("jose.conceicao",))]),
     ("ab@exemplo.com", [T("email", "ab@exemplo.com", ("ab@exemplo.com",))]),   # too short to probe alone
+    ("ana@exemplo.com", [T("email", "ana@exemplo.com", ("ana",))]),              # three letters are enough
     ("thor 42", [T("name", "thor", ("thor",)), T("digits", "42", ("42",))]),  # longest first
     ("Thor² ", [T("name", "thor", ("thor",))]),          # a superscript is dropped, not an error
     ("①", []),
     ("  ", []),
+    (None, []),
+    ("thor ! , rex", [T("name", "thor", ("thor",)), T("name", "rex", ("rex",))]),  # lone punctuation skipped
+    ("a" * 250, [T("name", "a" * 200, ("a" * 200,))]),   # a pasted paragraph is cut at 200 characters
 ])
 def test_parse(q, terms):
     assert search.parse(q) == terms

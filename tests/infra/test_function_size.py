@@ -36,11 +36,7 @@ def test_named_functions_are_short(path, cls, name):
 
 TREES = ("stacks", "lambda_src", "ec2_userdata", "clinic_app/registry", "clinic_app/clinic", "local")
 # Known long functions, each with why it stays for now. Empty it as they go.
-KNOWN_LONG = {
-    # registry/search.py is being reworked by the search/mutation work running in parallel
-    # (issues 15 and 18); splitting it here would collide with that.
-    "clinic_app/registry/search.py:_run_index",
-}
+KNOWN_LONG: set[str] = set()
 
 
 def long_functions() -> list[str]:
