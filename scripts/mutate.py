@@ -54,26 +54,33 @@ DEFAULT_SCOPE = [
 ]
 
 
-def stage(dest: Path = STAGE, suites: tuple[str, ...] = ("app", "processor")) -> None:
-    (dest / "src").mkdir(parents=True, exist_ok=True)
+def stage() -> None:
+    (STAGE / "src").mkdir(parents=True, exist_ok=True)
     for f in sorted((REPO / "lambda_src").glob("*.py")):
-        shutil.copy2(f, dest / "src" / f.name)
-    shutil.copytree(REPO / "clinic_app" / "registry", dest / "src" / "registry", ignore=IGNORE, dirs_exist_ok=True)
+        shutil.copy2(f, STAGE / "src" / f.name)
+    shutil.copytree(REPO / "clinic_app" / "registry", STAGE / "src" / "registry", ignore=IGNORE, dirs_exist_ok=True)
     # the Django project without its app: `registry` must resolve to the mutated copy only
-    (dest / "clinic_app").mkdir(exist_ok=True)
-    shutil.copytree(REPO / "clinic_app" / "clinic", dest / "clinic_app" / "clinic", ignore=IGNORE,
+    (STAGE / "clinic_app").mkdir(exist_ok=True)
+    shutil.copytree(REPO / "clinic_app" / "clinic", STAGE / "clinic_app" / "clinic", ignore=IGNORE,
                     dirs_exist_ok=True)
-    shutil.copy2(REPO / "clinic_app" / "manage.py", dest / "clinic_app" / "manage.py")
-    (dest / "tests").mkdir(exist_ok=True)
+    shutil.copy2(REPO / "clinic_app" / "manage.py", STAGE / "clinic_app" / "manage.py")
+    (STAGE / "tests").mkdir(exist_ok=True)
     for name in ("__init__.py", "conftest.py"):
-        shutil.copy2(REPO / "tests" / name, dest / "tests" / name)
-    for suite in suites:
-        shutil.copytree(REPO / "tests" / suite, dest / "tests" / suite, ignore=IGNORE, dirs_exist_ok=True)
-    shutil.copy2(REPO / "pytest.ini", dest / "pytest.ini")
-    # the test selection keeps only the suites staged here
-    cfg = [line for line in (REPO / "mutation.cfg").read_text().splitlines()
-           if not (line.strip().startswith("tests/") and line.strip().split("/")[1] not in suites)]
-    (dest / "setup.cfg").write_text("\n".join(cfg) + "\n")
+        shutil.copy2(REPO / "tests" / name, STAGE / "tests" / name)
+    for suite in ("app", "processor"):
+        shutil.copytree(REPO / "tests" / suite, STAGE / "tests" / suite, ignore=IGNORE, dirs_exist_ok=True)
+    shutil.copy2(REPO / "pytest.ini", STAGE / "pytest.ini")
+    shutil.copy2(REPO / "mutation.cfg", STAGE / "setup.cfg")
+
+
+def stage_postgres() -> None:
+    """The PostgreSQL stage: the SQLite stage's copy (the same code and tests, even if the
+    repository changed meanwhile) without the processor's suite, which has no database."""
+    shutil.copytree(STAGE, STAGE_PG, dirs_exist_ok=True,
+                    ignore=shutil.ignore_patterns("mutants", "summary.json", ".clinic-test-db-*", "__pycache__"))
+    shutil.rmtree(STAGE_PG / "tests" / "processor", ignore_errors=True)
+    cfg = (STAGE_PG / "setup.cfg").read_text().splitlines()
+    (STAGE_PG / "setup.cfg").write_text("\n".join(x for x in cfg if not x.strip().startswith("tests/processor/")) + "\n")
 
 
 def results(stage_dir: Path = STAGE) -> dict[str, int | None]:
@@ -178,7 +185,7 @@ def _postgres_pass(names: list[str], jobs: int, keep: bool) -> tuple[str, dict[s
         return f"skipped: {reason}", {}
     if not keep and STAGE_PG.exists():
         shutil.rmtree(STAGE_PG)
-    stage(STAGE_PG, suites=("app",))
+    stage_postgres()
     print(f"\n>> {len(names)} app mutants that survived SQLite, again on PostgreSQL")
     with pg.throwaway_postgres() as url:
         code = _mutmut(STAGE_PG, names, jobs, {E.DATABASE_URL: url})

@@ -110,8 +110,7 @@ def normalise_phone(value: str | None) -> str:
         digits = digits[1:]
     if len(digits) not in (10, 11):
         raise ValidationError("Telefone deve ter DDD + número, ex.: (11) 98765-4321.", code="phone_length")
-    ddd = int(digits[:2])
-    if ddd < 11 or digits[0] == "0" or digits[1] == "0":
+    if "0" in digits[:2]:  # Brazil's DDDs run from 11 to 99 and none has a 0 (Anatel)
         raise ValidationError("DDD inválido.", code="phone_ddd")
     if len(digits) == 11 and digits[2] != "9":
         raise ValidationError("Celular com 11 dígitos deve começar com 9 após o DDD.", code="phone_mobile")

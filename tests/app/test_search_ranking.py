@@ -115,6 +115,15 @@ def test_an_animal_s_own_name_ranks_before_its_tutor_s(make_tutor, make_animal):
     assert found("tohr") == ["Thor", "Amora"]      # the typo pass ranks the same way
 
 
+def test_the_order_of_the_words_does_not_change_the_ranking(make_tutor, make_animal):
+    """'thor lima' and 'lima thor' rank alike: each word weighs the same wherever it is typed
+    (on PostgreSQL, word_similarity of the whole query, words joined by a space)."""
+    make_animal(name="Thor", tutor=make_tutor(name="Ana Lima"))
+    make_animal(name="Lima", tutor=make_tutor(name="Thor Souza"))
+    assert sorted(found("thor lima")) == ["Lima", "Thor"]
+    assert found("thor lima") == found("lima thor")
+
+
 def test_one_extra_letter_in_the_middle_of_five(make_animal):
     """'Bixdu': only dropping the middle letter gives back 'bidu' (its halves are too short to probe)."""
     make_animal(name="Bidu")

@@ -113,6 +113,7 @@ def test_phone_accepted(value, digits):
     ("(11) 88765-4321", "phone_mobile"),
     ("(11) 6333-4444", "phone_landline"), ("(11) 1333-4444", "phone_landline"),
     ("(11) 9333-4444", "phone_landline"),
+    ("(11) 0333-4444", "phone_landline"),  # a 0 after the DDD is the number's fault, not the DDD's
 ])
 def test_phone_refusals(value, code):
     assert refusal(v.normalise_phone, value) == (code, MSG[code])
