@@ -208,20 +208,17 @@ TUTORS = _Spec(idx.TUTOR_DOC, idx.PG_TUTOR_DOC, "registry_tutor", "t", "animals"
 
 
 def _short_filters(spec: _Spec, terms: list[Term], col) -> tuple[list[str], list]:
-    """1-2 character terms: a word prefix in the names, or a substring of the identifiers."""
+    """E-mail terms: the whole address, in the identifiers (the index was probed with the part
+    before "@" only). 1-2 character terms: a word prefix in the names, or a substring of the
+    identifiers."""
     where, params = [], []
     for term in terms:
-        if term.kind == "email" and term.alternatives != (term.text,):
+        if term.kind == "email" or (term.kind == "digits" and not term.indexable):
             where.append(f"{col('ident')} LIKE %s ESCAPE '\\'")
             params.append("%" + like_escape(term.text) + "%")
-        if term.indexable:
-            continue
-        if term.kind == "name":
+        elif term.kind == "name" and not term.indexable:
             where.append(f"(' ' || {col('name')} || ' ' || {col(spec.second)}) LIKE %s ESCAPE '\\'")
             params.append("% " + like_escape(term.text) + "%")
-        else:
-            where.append(f"{col('ident')} LIKE %s ESCAPE '\\'")
-            params.append("%" + like_escape(term.text) + "%")
     return where, params
 
 

@@ -126,6 +126,15 @@ def test_every_e_mail_of_the_query_must_match_the_whole_address(make_tutor):
     assert [t.name for t in _tutors("ana@exemplo.com bia")] == ["Bia Souza"]
 
 
+@pytest.mark.parametrize("address", ["ab@exemplo.com", "ana@exemplo.com"])
+def test_an_e_mail_is_matched_in_the_e_mail_field_not_in_a_name(make_tutor, address):
+    """Whether the index is probed with the whole address (short local part) or its local
+    part, the address must be the tutor's e-mail: a name that holds it is not a match."""
+    owner = make_tutor(name="Bia Souza", email=address)
+    make_tutor(name=f"Recado {address}", email="")
+    assert _tutors(address) == [owner]
+
+
 def test_a_typo_next_to_an_e_mail_keeps_the_whole_address(make_tutor, make_animal):
     """'Tohr ana@exemplo.com': the typo pass must not widen the address to every 'ana'."""
     make_animal(name="Thor", tutor=make_tutor(name="Ana Lima", email="ana@exemplo.com"))
