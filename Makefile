@@ -98,7 +98,7 @@ bench: venv
 # Mutation testing in a staged copy (build/mutation/): prints the kill ratio
 # and the surviving mutants. MUTATE_ARGS='handler.*' limits it to matching mutants.
 mutate: $(VENV)/.installed
-	@echo ">> mutation testing (mutmut, scope in mutation.cfg); about 30 minutes on 2 cores"
+	@echo ">> mutation testing (mutmut, scope in scripts/mutate.py): SQLite, then the survivors on PostgreSQL; about 15 minutes on 2 cores"
 	@$(PY) -m scripts.mutate --jobs 2 $(MUTATE_ARGS)
 
 clean:

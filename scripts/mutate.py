@@ -144,7 +144,7 @@ def main(argv: list[str] | None = None) -> int:
     if on_sqlite and not args.no_postgres:
         postgres, pg_codes = _postgres_pass(on_sqlite, args.jobs, keep=args.keep)
         killed_on_pg = sorted(n for n in on_sqlite if pg_codes.get(n) in KILLED | TIMEOUT)
-        codes.update({n: pg_codes[n] for n in killed_on_pg})
+        codes.update(_merge(codes, pg_codes, on_sqlite))
     summary = summarise(codes, time.monotonic() - started, patterns)
     summary["postgresql"] = {"pass": postgres, "rerun": len(on_sqlite), "killed": killed_on_pg}
     (STAGE / "summary.json").write_text(json.dumps(summary, indent=2, ensure_ascii=False) + "\n")
@@ -172,6 +172,13 @@ def _in_scope(codes: dict[str, int | None], patterns: list[str]) -> dict[str, in
 
 def _survivors(codes: dict[str, int | None]) -> list[str]:
     return sorted(k for k, c in codes.items() if c in SURVIVED or c in NO_TESTS)
+
+
+def _merge(sqlite: dict[str, int | None], postgres: dict[str, int | None], names: list[str]) -> dict:
+    """A kill on PostgreSQL counts; so does PostgreSQL's verdict on a mutant SQLite never ran
+    ("no tests": a PostgreSQL-only function). A SQLite-only function keeps SQLite's verdict."""
+    return {n: postgres[n] for n in names
+            if postgres.get(n) in KILLED | TIMEOUT or (sqlite[n] in NO_TESTS and postgres.get(n) is not None)}
 
 
 def _postgres_pass(names: list[str], jobs: int, keep: bool) -> tuple[str, dict[str, int | None]]:
