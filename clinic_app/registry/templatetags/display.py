@@ -15,22 +15,8 @@ from .. import display
 
 register = template.Library()
 
-
-@register.filter
-def br_date(value) -> str:
-    return display.date(value)
-
-
-@register.filter
-def br_datetime(value) -> str:
-    return display.date_time(value)
-
-
-@register.filter
-def br_time(value) -> str:
-    return display.time(value)
-
-
-@register.filter
-def yes_no(value) -> str:
-    return display.yes_no(value)
+# the display functions themselves, under their template names
+register.filter("br_date", display.date)
+register.filter("br_datetime", display.date_time)
+register.filter("br_time", display.time)
+register.filter("yes_no", display.yes_no)
